@@ -1,0 +1,107 @@
+"""``devtel-agent run``: collect on an interval, queue, and let one sender thread per sink ship
+the outbox. Collection never waits on the network; a failed round is reported and retried next
+interval instead of crashing the service into a restart loop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.emit import day_key
+from agent.errors import AgentError
+from agent.pipeline import Agent
+from agent.sender import run_sender
+from agent.store import day_digest
+
+SHUTDOWN_GRACE = 2.0  # dropping a send beats holding up a logout or a shutdown
+
+
+def _log(message: str) -> None:
+    print(f"devtel-agent: {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Rounds:
+    """What the loop remembers between rounds, so an unchanged day is not queued again."""
+
+    last_date: dt.date | None = None
+    queued: dict[dt.date, str] = field(default_factory=dict)  # date -> digest of the queued snapshot
+    consent: Any = None  # the consent record the digests were made under
+
+
+def collect_round(agent: Agent, rounds: Rounds) -> None:
+    """Queue today (and yesterday's final totals once the date has changed) if it changed.
+
+    A consent change (which may have purged queued days) forgets what was queued; digests are
+    recorded only for days actually queued, and only once the outbox holds them.
+    """
+    consent = agent.state.read().get("consent")
+    if consent != rounds.consent:
+        rounds.queued.clear()
+        rounds.consent = consent
+    today = dt.date.today()
+    dates = [today] if rounds.last_date in (None, today) else [rounds.last_date, today]
+    days = [agent.day(d) for d in dates]
+    fresh = [day for day in days if rounds.queued.get(day.date) != day_digest(day)]
+    exports = agent.planned(fresh)
+    agent.enqueue(exports)
+    keys = {export.key for export in exports}
+    rounds.queued = {d: h for d, h in rounds.queued.items() if d in dates}
+    rounds.queued.update({day.date: day_digest(day) for day in fresh if day_key(day.date) in keys})
+    rounds.last_date = today
+
+
+def _guarded_sender(agent: Agent, index: int, stop: threading.Event, wake: threading.Event) -> None:
+    sink = agent.sinks[index]
+    while not stop.is_set():
+        try:
+            run_sender(
+                sink,
+                agent.outbox,
+                agent.backoff,
+                may_send=agent.may_send,
+                on_ack=agent.on_ack,
+                stop=stop,
+                wake=wake,
+                poll=agent.settings.poll_seconds,
+            )
+        except AgentError as exc:
+            _log(f"sink {sink.config.name}: {exc}")
+            stop.wait(agent.settings.poll_seconds)
+
+
+def run(agent: Agent, stop: threading.Event) -> None:
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    wakes = [threading.Event() for _ in agent.sinks]
+    threads = [
+        threading.Thread(
+            target=_guarded_sender,
+            args=(agent, i, stop, wakes[i]),
+            name=f"sender-{s.config.name}",
+            daemon=True,
+        )
+        for i, s in enumerate(agent.sinks)
+    ]
+    for thread in threads:
+        thread.start()
+    rounds = Rounds()
+    while not stop.is_set():
+        try:
+            collect_round(agent, rounds)
+            for wake in wakes:
+                wake.set()
+        except AgentError as exc:
+            _log(f"collect: {exc}; retrying in {agent.settings.interval_seconds:g}s")
+        stop.wait(agent.settings.interval_seconds)
+    for wake in wakes:
+        wake.set()
+    deadline = time.monotonic() + SHUTDOWN_GRACE
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    agent.close(max(0.0, deadline - time.monotonic()))

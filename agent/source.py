@@ -1,0 +1,64 @@
+"""Where a day's content comes from: the one seam between the agent core and the collectors.
+
+The collectors build the day from this machine (git, files, tools, shell signals); the result
+is kept in the local store, so a day can be shown and re-sent without collecting again. With
+``[collectors] enabled = false`` the install scans nothing and sends the days already in its store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from agent.collectors import CollectorError, CollectorSettings, collect_day
+from agent.config import Settings
+from agent.day import DayReport
+from agent.errors import ConfigError
+from agent.identity import Identity, git_email, keyed_hash
+from agent.store import DayStore
+
+STATE_FILE = "activity.db"
+
+
+def collector_settings(settings: Settings, identity: Identity) -> CollectorSettings:
+    """The [collectors] table, the developer's git email, and a commit-id hash two installs share."""
+    table = settings.collectors
+    emails = table.get("emails") or [e for e in (git_email(),) if e]
+    # Keyed by the organisation's salt, else by the developer id: the same commit seen on two of
+    # one developer's machines hashes alike (so the receiver counts it once), and nobody without
+    # the key can look the hash up in a repository.
+    key = settings.salt or identity.developer_id
+    options: dict[str, object] = {
+        "author_emails": tuple(emails),
+        "hash_commit_id": lambda commit_id: keyed_hash(key, "commit", commit_id),
+        "allow_paths": settings.allow_paths,
+        "state_path": settings.home / STATE_FILE,
+    }
+    if "roots" in table:
+        options["roots"] = tuple(Path(r) for r in table["roots"])
+    if "repositories" in table:
+        options["extra_repositories"] = tuple(Path(r) for r in table["repositories"])
+    for key_name, option in (
+        ("depth", "depth"),
+        ("gap_minutes", "gap_minutes"),
+        ("max_files_per_repository", "max_files_per_repository"),
+    ):
+        if key_name in table:
+            options[option] = table[key_name]
+    if "tools" in table:
+        from agent.collectors import DEFAULT_TOOL_PATTERNS
+
+        options["tool_patterns"] = {**DEFAULT_TOOL_PATTERNS, **table["tools"]}
+    try:
+        return CollectorSettings(**options)  # type: ignore[arg-type]
+    except CollectorError as exc:
+        raise ConfigError(f"{settings.config_path}: [collectors] {exc}") from exc
+
+
+def build_day(date: dt.date, settings: Settings, store: DayStore, identity: Identity) -> DayReport:
+    """The freshest full-day view of ``date`` from this machine, kept in the local store."""
+    if not settings.collectors.get("enabled", True):
+        return store.load(date) or DayReport(date=date)
+    day = collect_day(date, collector_settings(settings, identity))
+    store.save(day)
+    return day

@@ -1,0 +1,1 @@
+"""The DevLake side: the tables, the OTLP-to-daily-row mapping, legacy JSON parsing, upserts."""

@@ -1,0 +1,206 @@
+"""The tables: DevLake's ``_tool_developer_metrics`` exactly as its migration makes it, and devtel's own.
+
+The JSON columns are JSON where devtel creates the table and TEXT where DevLake did; both
+hold the same serialized text, so one table definition writes into either unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.types import TypeDecorator, UserDefinedType
+
+# The smallest JSON column we write into is DevLake's MySQL TEXT.
+JSON_COLUMN_MAX_BYTES = 65_535
+VARCHAR_MAX_CHARS = 255
+
+
+class _JsonColumnDDL(UserDefinedType[Any]):
+    """Only a DDL spelling: JSON on MySQL/MariaDB, TEXT elsewhere; values pass through untouched."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "JSON"
+
+
+class JsonDocument(TypeDecorator[Any]):
+    """A JSON value stored as text; SQL NULL for None (DevLake's dashboards read that as absent)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "mysql":
+            return dialect.type_descriptor(_JsonColumnDDL())
+        return dialect.type_descriptor(sa.Text())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return dump_json(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return json.loads(value)
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+
+
+def _timestamp() -> sa.types.TypeEngine[Any]:
+    return sa.DateTime().with_variant(mysql.DATETIME(fsp=3), "mysql")
+
+
+def _bigint_id() -> sa.types.TypeEngine[Any]:
+    # SQLite only makes INTEGER PRIMARY KEY an alias of rowid, so spell it that way there.
+    return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+metadata = sa.MetaData()
+
+developer_metrics = sa.Table(
+    "_tool_developer_metrics",
+    metadata,
+    sa.Column("connection_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("developer_id", sa.String(255), primary_key=True),
+    sa.Column("date", sa.Date(), primary_key=True),
+    sa.Column("email", sa.String(255)),
+    sa.Column("name", sa.String(255)),
+    sa.Column("hostname", sa.String(255)),
+    sa.Column("active_hours", sa.BigInteger()),
+    sa.Column("git_activity", JsonDocument()),
+    sa.Column("development_activity", JsonDocument()),
+    sa.Column("tools_used", JsonDocument()),
+    sa.Column("project_context", JsonDocument()),
+    sa.Column("os_info", sa.String(255)),
+    sa.Column("created_at", _timestamp()),
+    sa.Column("updated_at", _timestamp()),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+sa.Index("idx__tool_developer_metrics_email", developer_metrics.c.email)
+
+connections = sa.Table(
+    "_devtel_connections",
+    metadata,
+    sa.Column("id", _bigint_id(), primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    # HMAC-SHA256 of the API key under the receiver's secret; the key itself is never stored.
+    sa.Column("api_key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", _timestamp(), nullable=False),
+    sa.Column("updated_at", _timestamp(), nullable=False),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+# devtel's own: every install's newest value of each field of a day, from which the DevLake
+# row is rebuilt (see bridge/snapshots.py).
+day_snapshots = sa.Table(
+    "_devtel_day_snapshots",
+    metadata,
+    sa.Column("connection_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("developer_id", sa.String(255), primary_key=True),
+    sa.Column("date", sa.Date(), primary_key=True),
+    sa.Column("install_id", sa.String(255), primary_key=True),
+    sa.Column("field", sa.String(64), primary_key=True),
+    sa.Column("observed_at", sa.BigInteger(), nullable=False),  # Unix nanoseconds
+    sa.Column("value", sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql"), nullable=False),
+    sa.Column("updated_at", _timestamp(), nullable=False),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+# devtel's own: where a developer's command time goes, per day (issue E), read by InnerLoop.json.
+command_stats = sa.Table(
+    "_tool_developer_command_stats",
+    metadata,
+    sa.Column("connection_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("developer_id", sa.String(255), primary_key=True),
+    sa.Column("date", sa.Date(), primary_key=True),
+    sa.Column("repository", sa.String(255), primary_key=True),  # "" when outside a repository
+    sa.Column("category", sa.String(32), primary_key=True),
+    sa.Column("tool", sa.String(64), primary_key=True),
+    sa.Column("outcome", sa.String(16), primary_key=True),
+    sa.Column("count", sa.BigInteger(), nullable=False),
+    sa.Column("total_duration_s", sa.Float(), nullable=False),
+    sa.Column("p50_duration_s", sa.Float(), nullable=False),
+    sa.Column("p95_duration_s", sa.Float(), nullable=False),
+    sa.Column("cpu_time_s", sa.Float(), nullable=False),
+    sa.Column("wall_time_s", sa.Float(), nullable=False),
+    sa.Column("updated_at", _timestamp(), nullable=False),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+# devtel's own: the fleet of installs, from the base-telemetry events (first_seen, heartbeat).
+installs = sa.Table(
+    "_devtel_installs",
+    metadata,
+    sa.Column("connection_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("install_id", sa.String(255), primary_key=True),
+    *(
+        sa.Column(name, sa.String(255))
+        for name in (
+            "app_version",
+            "platform",
+            "os_version",
+            "architecture",
+            "locale",
+            "timezone",
+            "release_channel",
+            "deployment_type",
+        )
+    ),
+    sa.Column("first_seen_at", _timestamp()),
+    sa.Column("last_seen_at", _timestamp()),
+    sa.Column("heartbeat_at", _timestamp()),
+    sa.Column("updated_at", _timestamp(), nullable=False),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+settings = sa.Table(
+    "_devtel_settings",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(255), nullable=False),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+KEY_SECRET_SETTING = "api_key_hmac_secret"
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create what is missing; never alter a table that exists (DevLake may own it)."""
+    metadata.create_all(engine, checkfirst=True)
+    with engine.begin() as conn:
+        _ensure_key_secret(conn)
+
+
+def _ensure_key_secret(conn: Connection) -> None:
+    found = conn.execute(
+        sa.select(settings.c.value).where(settings.c.name == KEY_SECRET_SETTING)
+    ).scalar_one_or_none()
+    if found is None:
+        insert = settings.insert().values(name=KEY_SECRET_SETTING, value=secrets.token_hex(32))
+        try:
+            with conn.begin_nested():
+                conn.execute(insert)
+        except sa.exc.IntegrityError:
+            pass  # another replica created it first; both now read the same one
+
+
+def key_secret(conn: Connection) -> bytes:
+    value = conn.execute(
+        sa.select(settings.c.value).where(settings.c.name == KEY_SECRET_SETTING)
+    ).scalar_one()
+    return bytes.fromhex(value)

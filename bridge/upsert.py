@@ -1,0 +1,110 @@
+"""Idempotent batched upserts of developer days: one statement and one transaction per batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from bridge.database import is_retryable_conflict, is_unavailable
+from bridge.day import DeveloperDay
+from bridge.errors import StorageUnavailable
+from bridge.schema import developer_metrics
+
+T = TypeVar("T")
+BATCH_SIZE = 500
+_CONFLICT_RETRIES = 5
+_VALUE_COLUMNS = (
+    "email",
+    "name",
+    "hostname",
+    "os_info",
+    "active_hours",
+    "git_activity",
+    "development_activity",
+    "tools_used",
+    "project_context",
+)
+
+
+def utc_now() -> dt.datetime:
+    """Naive UTC with millisecond precision, as DATETIME(3) holds it."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _row(day: DeveloperDay, now: dt.datetime) -> dict[str, Any]:
+    row = {column: getattr(day, column) for column in _VALUE_COLUMNS}
+    row.update(
+        connection_id=day.connection_id,
+        developer_id=day.developer_id,
+        date=day.date,
+        created_at=now,
+        updated_at=now,
+    )
+    return row
+
+
+def _upsert_statement(dialect: str) -> Any:
+    """Last write wins for every value column; created_at is kept, updated_at moves."""
+    table = developer_metrics
+    updated = (*_VALUE_COLUMNS, "updated_at")
+    if dialect == "mysql":
+        stmt = mysql.insert(table)
+        return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in updated})
+    if dialect == "sqlite":
+        stmt = sqlite.insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=[c.name for c in table.primary_key.columns],
+            set_={c: stmt.excluded[c] for c in updated},
+        )
+    raise ValueError(f"no upsert for the {dialect} dialect")
+
+
+def last_write_per_key(days: Iterable[DeveloperDay]) -> list[DeveloperDay]:
+    """Keep the last of each key, sorted by key: one row per key, locks always taken in one order."""
+    latest: dict[tuple[int, str, dt.date], DeveloperDay] = {}
+    for day in days:
+        latest[day.key] = day
+    return [latest[key] for key in sorted(latest)]
+
+
+def upsert_days_in(conn: Connection, days: Sequence[DeveloperDay]) -> int:
+    """Upsert inside the caller's transaction; returns the number of distinct rows written."""
+    unique = last_write_per_key(days)
+    if not unique:
+        return 0
+    now = utc_now()
+    conn.execute(_upsert_statement(conn.dialect.name), [_row(day, now) for day in unique])
+    return len(unique)
+
+
+def run_in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """Run ``work(conn)`` in one transaction, retrying deadlocks; a down database is StorageUnavailable."""
+    attempt = 0
+    while True:
+        try:
+            with engine.begin() as conn:
+                return work(conn)
+        except sa.exc.DBAPIError as exc:
+            attempt += 1
+            if is_retryable_conflict(exc) and attempt < _CONFLICT_RETRIES:
+                time.sleep(0.01 * 2**attempt)
+                continue
+            if is_unavailable(exc):
+                raise StorageUnavailable(str(exc.orig)) from exc
+            raise
+
+
+def upsert_days(engine: Engine, days: Sequence[DeveloperDay], *, batch_size: int = BATCH_SIZE) -> int:
+    """Write days in batches of ``batch_size``, one transaction per batch."""
+    written = 0
+    for start in range(0, len(days), batch_size):
+        batch = days[start : start + batch_size]
+        written += run_in_transaction(engine, lambda conn, b=batch: upsert_days_in(conn, b))
+    return written

@@ -1,0 +1,95 @@
+"""Small typed readers for untrusted JSON: each names the field it rejects and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from bridge.errors import InvalidReport
+from bridge.schema import VARCHAR_MAX_CHARS
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_COUNT = 2**53 - 1  # what every JSON reader (and JavaScript) holds exactly
+
+
+def describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def object_at(value: Any, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidReport(field, f"must be an object, got {describe(value)}")
+    return value
+
+
+def array_at(value: Any, field: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise InvalidReport(field, f"must be an array, got {describe(value)}")
+    return value
+
+
+def text_at(value: Any, field: str, *, max_chars: int | None = VARCHAR_MAX_CHARS) -> str:
+    if not isinstance(value, str):
+        raise InvalidReport(field, f"must be a string, got {describe(value)}")
+    if max_chars is not None and len(value) > max_chars:
+        raise InvalidReport(field, f"is {len(value)} characters long; at most {max_chars} fit")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidReport(field, "holds an unpaired UTF-16 surrogate escape") from None
+    return value
+
+
+def optional_text_at(value: Any, field: str) -> str | None:
+    return None if value is None else text_at(value, field)
+
+
+def required_text_at(value: Any, field: str) -> str:
+    if value is None:
+        raise InvalidReport(field, "is required")
+    text = text_at(value, field)
+    if not text.strip():
+        raise InvalidReport(field, "must not be empty")
+    return text
+
+
+def count_at(value: Any, field: str, *, truncate_float: bool = False) -> int:
+    """A non-negative whole number; a float is truncated only where DevLake truncates it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidReport(field, f"must be a non-negative integer, got {describe(value)}")
+    if isinstance(value, float):
+        if not truncate_float and not value.is_integer():
+            raise InvalidReport(field, f"must be a whole number, got {value!r}")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidReport(field, "must be a finite number")
+        value = int(value)
+    if value < 0:
+        raise InvalidReport(field, f"must not be negative, got {value}")
+    if value > MAX_COUNT:
+        raise InvalidReport(field, f"is too large ({value}); at most {MAX_COUNT}")
+    return value
+
+
+def date_at(value: Any, field: str) -> dt.date:
+    if value is None:
+        raise InvalidReport(field, "is required")
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise InvalidReport(field, f"must be a date as YYYY-MM-DD, got {value!r}"[:200])
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidReport(field, f"{value!r} is not a real calendar date") from None

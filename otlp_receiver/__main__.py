@@ -1,0 +1,3 @@
+from otlp_receiver.cli import main
+
+raise SystemExit(main())

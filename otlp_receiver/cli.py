@@ -1,0 +1,172 @@
+"""`devtel-receiver`: parses arguments and wires the parts together; no logic of its own."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+import httpx
+import sqlalchemy as sa
+
+from bridge.connections import create_connection, delete_connection, list_connections, rotate_key
+from bridge.database import make_engine, resolve_url
+from bridge.errors import BridgeError
+from bridge.fake_team import generate_days, generate_installs
+from otlp_receiver.fake import PostFailed, post_legacy, post_otlp, write_days
+from otlp_receiver.settings import ReceiverSettings, SettingsError
+
+API_KEY_ENV = "DEVTEL_API_KEY"
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out; printed without a traceback, exit 2."""
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", metavar="URL", help="SQLAlchemy URL (default: $DEVTEL_DB_URL, else a SQLite file)"
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="devtel-receiver",
+        description="Receive developer telemetry (OTLP and DevLake's legacy JSON) into DevLake's tables.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the receiver (OTLP/HTTP, legacy route, health, metrics)")
+    _add_db(serve)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    serve.add_argument("--port", type=int, help="OTLP/HTTP and legacy port (default 4318)")
+    serve.add_argument("--grpc-port", type=int, help="OTLP/gRPC port (default 4317; 0 turns gRPC off)")
+    serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+
+    conns = commands.add_parser("connections", help="manage connections and their API keys")
+    conn_commands = conns.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = conn_commands.add_parser("create", help="create a connection; prints its API key once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--json", action="store_true", help='print {"id", "name", "api_key"} as JSON')
+    _add_db(create)
+    listing = conn_commands.add_parser("list", help="list connections (never their keys)")
+    listing.add_argument("--json", action="store_true")
+    _add_db(listing)
+    rotate = conn_commands.add_parser("rotate", help="replace a connection's API key; the old stops at once")
+    rotate.add_argument("id", type=int)
+    rotate.add_argument("--json", action="store_true")
+    _add_db(rotate)
+    delete = conn_commands.add_parser("delete", help="delete a connection and its key (its rows stay)")
+    delete.add_argument("id", type=int)
+    _add_db(delete)
+
+    fake = commands.add_parser("fake", help="generate a realistic fake team and send or write it")
+    fake.add_argument("--developers", type=int, default=15)
+    fake.add_argument("--weeks", type=int, default=6)
+    fake.add_argument("--seed", type=int, default=42)
+    fake.add_argument("--end", type=dt.date.fromisoformat, help="last date, YYYY-MM-DD (default yesterday)")
+    fake.add_argument("--connection", type=int, required=True, help="connection id the rows belong to")
+    fake.add_argument("--url", help="post to this running receiver (e.g. http://127.0.0.1:4318)")
+    fake.add_argument(
+        "--protocol",
+        choices=("otlp", "legacy"),
+        default="otlp",
+        help="with --url: OTLP/HTTP day summaries, command statistics and base telemetry (default), "
+        "or DevLake's legacy JSON route (the DevLake rows only)",
+    )
+    fake.add_argument("--api-key", help=f"the connection's API key (default ${API_KEY_ENV})")
+    fake.add_argument("--concurrency", type=int, default=8)
+    fake.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_db(fake)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from otlp_receiver.server import run
+
+    settings = ReceiverSettings.from_env(
+        resolve_url(args.db), host=args.host, port=args.port, grpc_port=args.grpc_port
+    )
+    return run(settings, log_level=args.log_level)
+
+
+def _connections(args: argparse.Namespace) -> int:
+    engine = make_engine(resolve_url(args.db))
+    try:
+        if args.action == "create":
+            issued = create_connection(engine, args.name)
+        elif args.action == "rotate":
+            issued = rotate_key(engine, args.id)
+        elif args.action == "delete":
+            delete_connection(engine, args.id)
+            print(f"deleted connection {args.id}")
+            return 0
+        else:
+            found = list_connections(engine)
+            if args.json:
+                print(json.dumps([{"id": c.id, "name": c.name} for c in found]))
+            else:
+                for c in found:
+                    print(f"{c.id}\t{c.name}")
+            return 0
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps({"id": issued.id, "name": issued.name, "api_key": issued.api_key}))
+    else:
+        print(f"connection {issued.id} ({issued.name})")
+        print(f"api key (shown once, store it now): {issued.api_key}")
+    return 0
+
+
+def _fake(args: argparse.Namespace) -> int:
+    if args.developers < 1 or args.weeks < 1:
+        raise UsageError("--developers and --weeks must be at least 1")
+    team = {"connection_id": args.connection, "seed": args.seed, "end": args.end}
+    days = list(generate_days(args.developers, args.weeks, **team))
+    if args.url:
+        api_key = args.api_key or os.environ.get(API_KEY_ENV)
+        if not api_key:
+            raise UsageError(f"--url needs --api-key or ${API_KEY_ENV}")
+        common = {
+            "url": args.url,
+            "api_key": api_key,
+            "concurrency": args.concurrency,
+            "progress": not args.quiet,
+        }
+        if args.protocol == "otlp":
+            installs = generate_installs(args.developers, args.weeks, seed=args.seed, end=args.end)
+            post_otlp(days, installs, **common)
+        else:
+            post_legacy([d.row for d in days], connection_id=args.connection, **common)
+        print(f"posted {len(days)} developer-days to {args.url} via {args.protocol}")
+        return 0
+    engine = make_engine(resolve_url(args.db))
+    try:
+        written = write_days([d.row for d in days], engine, progress=not args.quiet)
+    finally:
+        engine.dispose()
+    print(f"wrote {written} developer-days for {args.developers} developers")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns the progress bar
+    handlers = {"serve": _serve, "connections": _connections, "fake": _fake}
+    try:
+        return handlers[args.command](args)
+    except (UsageError, SettingsError, BridgeError, ValueError) as exc:
+        print(f"devtel-receiver: error: {exc}", file=sys.stderr)
+        return 2
+    except sa.exc.DBAPIError as exc:
+        print(f"devtel-receiver: error: database: {exc.orig}", file=sys.stderr)
+        return 1
+    except (PostFailed, httpx.HTTPError) as exc:
+        print(f"devtel-receiver: error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,181 @@
+"""Sending the fake team: over OTLP or the legacy route to a running receiver, or through the bridge."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import httpx
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
+from sqlalchemy.engine import Engine
+from tqdm import tqdm
+
+from agent import contract as c
+from bridge.day import DeveloperDay
+from bridge.fake_team import FakeDay, FakeInstall
+from bridge.legacy import to_flat_report
+from bridge.otlp_values import to_any_value, to_key_values
+from bridge.schema import ensure_schema
+from bridge.upsert import upsert_days
+
+REPORT_URL = "{base}/api/rest/plugins/developer_telemetry/connections/{connection}/report"
+_DAYS_PER_REQUEST = 50
+T = TypeVar("T")
+
+
+class PostFailed(RuntimeError):
+    """The receiver refused a request; the message carries its status and answer."""
+
+
+def _ns(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1e9)
+
+
+def _resource(day: DeveloperDay, install_id: str) -> dict[str, str]:
+    os_type, _, os_version = (day.os_info or "").partition(" ")
+    return {
+        c.RES_SERVICE_NAME: c.SERVICE_NAME,
+        c.RES_INSTANCE_ID: install_id,
+        c.RES_DEVELOPER_ID: day.developer_id,
+        c.RES_EMAIL: day.email or "",
+        c.RES_FULL_NAME: day.name or "",
+        c.RES_HOST_NAME: day.hostname or "",
+        c.RES_OS_TYPE: os_type,
+        c.RES_OS_VERSION: os_version,
+        c.RES_IDENTITY_MODE: "named",
+    }
+
+
+def summary_record(day: FakeDay) -> LogRecord:
+    """The devtel.day.summary event a real agent sends for this day."""
+    row = day.row
+    body = {
+        c.BODY_ACTIVE_CLOCK_HOURS: list(day.active_clock_hours),
+        c.BODY_GIT_ACTIVITY: row.git_activity,
+        c.BODY_DEVELOPMENT_ACTIVITY: row.development_activity,
+        c.BODY_TOOLS_USED: row.tools_used,
+        c.BODY_PROJECT_CONTEXT: row.project_context,
+        c.BODY_COMMAND_STATS: list(day.command_stats),
+    }
+    observed = dt.datetime.combine(row.date, dt.time(23, 30), dt.UTC)
+    return LogRecord(
+        time_unix_nano=_ns(observed),
+        event_name=c.E_DAY_SUMMARY,
+        body=to_any_value(body),
+        attributes=to_key_values({c.ATTR_DATE: row.date.isoformat()}),
+    )
+
+
+def _base_records(install: FakeInstall) -> list[LogRecord]:
+    common = {"install_id": install.install_id, **install.fields}
+    return [
+        LogRecord(
+            time_unix_nano=_ns(install.first_seen_at),
+            event_name=c.E_FIRST_SEEN,
+            attributes=to_key_values({**common, "first_seen_at": install.first_seen_at.isoformat()}),
+        ),
+        LogRecord(
+            time_unix_nano=_ns(install.heartbeat_at),
+            event_name=c.E_HEARTBEAT,
+            attributes=to_key_values({**common, "heartbeat_at": install.heartbeat_at.isoformat()}),
+        ),
+    ]
+
+
+def otlp_requests(days: Sequence[FakeDay], installs: Sequence[FakeInstall]) -> list[bytes]:
+    """Protobuf ExportLogsServiceRequests, one resource per install, a bounded number of days each."""
+    by_install: dict[str, list[FakeDay]] = defaultdict(list)
+    for day in days:
+        by_install[day.install_id].append(day)
+    requests = []
+    for install_id, install_days in by_install.items():
+        for start in range(0, len(install_days), _DAYS_PER_REQUEST):
+            chunk = install_days[start : start + _DAYS_PER_REQUEST]
+            request = ExportLogsServiceRequest()
+            resource_logs = request.resource_logs.add()
+            resource_logs.resource.attributes.extend(to_key_values(_resource(chunk[-1].row, install_id)))
+            resource_logs.scope_logs.add().log_records.extend(summary_record(day) for day in chunk)
+            requests.append(request.SerializeToString())
+    if installs:
+        request = ExportLogsServiceRequest()
+        for install in installs:
+            resource_logs = request.resource_logs.add()
+            resource_logs.resource.attributes.extend(to_key_values({c.RES_INSTANCE_ID: install.install_id}))
+            resource_logs.scope_logs.add().log_records.extend(_base_records(install))
+        requests.append(request.SerializeToString())
+    return requests
+
+
+def _send_all(
+    items: Sequence[T], send: Callable[[T], None], *, concurrency: int, progress: bool, unit: str
+) -> None:
+    with (
+        ThreadPoolExecutor(concurrency) as pool,
+        tqdm(total=len(items), unit=unit, disable=not progress) as bar,
+    ):
+        for _ in pool.map(send, items):
+            bar.update()
+
+
+def post_otlp(
+    days: Sequence[FakeDay],
+    installs: Sequence[FakeInstall],
+    *,
+    url: str,
+    api_key: str,
+    concurrency: int = 4,
+    progress: bool = True,
+) -> int:
+    """POST the team to /v1/logs as a fleet of agents would; stop at the first refusal."""
+    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/x-protobuf"}
+    target = url.rstrip("/") + "/v1/logs"
+    with httpx.Client(headers=headers, timeout=60) as client:
+
+        def send(body: bytes) -> None:
+            response = client.post(target, content=body)
+            if response.status_code != 200:
+                raise PostFailed(f"{response.status_code} from {target}: {response.text[:500]}")
+
+        _send_all(
+            otlp_requests(days, installs), send, concurrency=concurrency, progress=progress, unit="request"
+        )
+    return len(days)
+
+
+def post_legacy(
+    days: Sequence[DeveloperDay],
+    *,
+    url: str,
+    api_key: str,
+    connection_id: int,
+    concurrency: int = 8,
+    progress: bool = True,
+) -> int:
+    """POST each day as the seed's flat JSON to the legacy route; stop at the first refusal."""
+    target = REPORT_URL.format(base=url.rstrip("/"), connection=connection_id)
+    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    with httpx.Client(headers=headers, timeout=30, limits=limits) as client:
+
+        def send(day: DeveloperDay) -> None:
+            response = client.post(target, json=to_flat_report(day))
+            if response.status_code != 200:
+                raise PostFailed(f"{response.status_code} for {day.developer_id} {day.date}: {response.text}")
+
+        _send_all(days, send, concurrency=concurrency, progress=progress, unit="day")
+    return len(days)
+
+
+def write_days(days: Sequence[DeveloperDay], engine: Engine, *, progress: bool = True) -> int:
+    """Write through the bridge in batches, one transaction each."""
+    ensure_schema(engine)
+    batch = 500
+    with tqdm(total=len(days), unit="day", desc="writing", disable=not progress) as bar:
+        for start in range(0, len(days), batch):
+            upsert_days(engine, days[start : start + batch])
+            bar.update(min(batch, len(days) - start))
+    return len(days)

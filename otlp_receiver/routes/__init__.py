@@ -1,0 +1,1 @@
+"""HTTP routes: thin adapters that decode, authenticate, and hand data to the bridge."""

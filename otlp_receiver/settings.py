@@ -1,0 +1,68 @@
+"""The receiver's settings: every environment variable it reads, with its default, in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+# Environment variables (each also a command-line option of `devtel-receiver serve`).
+DB_URL_ENV = "DEVTEL_DB_URL"  # SQLAlchemy URL; default: the embedded SQLite file
+HOST_ENV = "DEVTEL_RECEIVER_HOST"  # default 127.0.0.1
+PORT_ENV = "DEVTEL_RECEIVER_PORT"  # default 4318 (OTLP/HTTP)
+GRPC_PORT_ENV = "DEVTEL_RECEIVER_GRPC_PORT"  # default 4317; 0 turns gRPC off
+LEGACY_MAX_BODY_ENV = "DEVTEL_LEGACY_MAX_BODY_BYTES"  # default 1 MiB, after decompression
+OTLP_MAX_BODY_ENV = "DEVTEL_OTLP_MAX_BODY_BYTES"  # default 16 MiB, after decompression
+MAX_PENDING_ENV = "DEVTEL_MAX_PENDING_WRITES"  # default 2000 requests waiting; past it 429
+RETRY_AFTER_ENV = "DEVTEL_RETRY_AFTER_SECONDS"  # default 5, sent with 503 and 429
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4318
+DEFAULT_GRPC_PORT = 4317
+DEFAULT_LEGACY_MAX_BODY = 1 << 20
+DEFAULT_OTLP_MAX_BODY = 16 << 20
+DEFAULT_MAX_PENDING = 2000
+DEFAULT_RETRY_AFTER = 5
+
+
+class SettingsError(ValueError):
+    """A setting with a value the receiver cannot use; the message names it."""
+
+
+def _int_env(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverSettings:
+    db_url: str
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    grpc_port: int = DEFAULT_GRPC_PORT
+    legacy_max_body: int = DEFAULT_LEGACY_MAX_BODY
+    otlp_max_body: int = DEFAULT_OTLP_MAX_BODY
+    max_pending: int = DEFAULT_MAX_PENDING
+    retry_after: int = DEFAULT_RETRY_AFTER
+
+    @classmethod
+    def from_env(cls, db_url: str, **overrides: object) -> ReceiverSettings:
+        """Environment first, then explicit options (None means "not given")."""
+        values: dict[str, object] = {
+            "host": os.environ.get(HOST_ENV) or DEFAULT_HOST,
+            "port": _int_env(PORT_ENV, DEFAULT_PORT),
+            "grpc_port": _int_env(GRPC_PORT_ENV, DEFAULT_GRPC_PORT),
+            "legacy_max_body": _int_env(LEGACY_MAX_BODY_ENV, DEFAULT_LEGACY_MAX_BODY, minimum=1),
+            "otlp_max_body": _int_env(OTLP_MAX_BODY_ENV, DEFAULT_OTLP_MAX_BODY, minimum=1),
+            "max_pending": _int_env(MAX_PENDING_ENV, DEFAULT_MAX_PENDING, minimum=1),
+            "retry_after": _int_env(RETRY_AFTER_ENV, DEFAULT_RETRY_AFTER, minimum=1),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(db_url=db_url, **values)  # type: ignore[arg-type]

@@ -1,0 +1,116 @@
+"""Group commit: concurrent requests' writes share one transaction, each answered after its commit.
+
+A request hands its items to ``submit`` and waits. A worker takes everything queued (up to
+``max_batch`` items), writes it in one transaction in a worker thread, and then answers every
+request in that batch. Under load, batches grow and the cost of a commit is shared; with one
+client, a batch is one request and nothing waits for a timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import anyio
+
+from bridge.errors import StorageUnavailable
+from otlp_receiver.errors import TooManyRequests
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class _Pending(Generic[T]):
+    items: Sequence[T]
+    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class BatchWriter(Generic[T]):
+    """Serialises writes through ``workers`` tasks; ``write_batch`` runs in a thread and commits."""
+
+    def __init__(
+        self,
+        write_batch: Callable[[Sequence[T]], object],
+        *,
+        max_batch: int = 1000,
+        workers: int = 1,
+        max_pending: int = 2000,
+        retry_after: int = 5,
+        on_batch: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self._write_batch = write_batch
+        self._max_batch = max_batch
+        self._workers = workers
+        self._max_pending = max_pending
+        self._retry_after = retry_after
+        self._on_batch = on_batch
+        self._queue: asyncio.Queue[_Pending[T]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._run()) for _ in range(self._workers)]
+
+    async def stop(self) -> None:
+        """Finish what is queued, then end the workers."""
+        await self._queue.join()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    async def submit(self, items: Sequence[T]) -> None:
+        """Return once ``items`` are committed; raise what the write raised for them."""
+        if self._queue.qsize() >= self._max_pending:
+            raise TooManyRequests("the receiver is busy; retry later", retry_after=self._retry_after)
+        pending = _Pending(items)
+        self._queue.put_nowait(pending)
+        await pending.done
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            size = len(batch[0].items)
+            while size < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+                size += len(batch[-1].items)
+            try:
+                await self._commit(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _commit(self, batch: list[_Pending[T]]) -> None:
+        items = [item for pending in batch for item in pending.items]
+        try:
+            await anyio.to_thread.run_sync(self._write_batch, items)
+        except StorageUnavailable as exc:
+            for pending in batch:
+                _settle(pending, exc)
+            return
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch[0], exc)
+                return
+            # One request's data broke the shared transaction: write each alone, so the
+            # others still succeed and only the culprit hears about it.
+            for pending in batch:
+                await self._commit([pending])
+            return
+        if self._on_batch is not None:
+            self._on_batch(len(batch), len(items))
+        for pending in batch:
+            _settle(pending, None)
+
+
+def _settle(pending: _Pending[T], error: BaseException | None) -> None:
+    if pending.done.done():
+        return
+    if error is None:
+        pending.done.set_result(None)
+    else:
+        pending.done.set_exception(error)

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Prepare a fresh machine for devtel's commands: a virtual environment with
+# every extra installed, and the system services and shells the tests use.
+# Safe to run again: each step is skipped when it is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_system="${1:-}"   # "system": also the shells, promtool and MariaDB the tests need
+venv=.venv
+python="${PYTHON:-python3}"
+
+if [ ! -x "$venv/bin/python" ]; then
+    echo "bootstrap: creating $venv" >&2
+    "$python" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --upgrade pip
+fi
+stamp="$venv/.devtel-installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "bootstrap: installing devtel[all,test] into $venv" >&2
+    "$venv/bin/python" -m pip install --quiet -e '.[all,test]'
+    touch "$stamp"
+fi
+
+[ "$want_system" = "system" ] || exit 0
+
+missing=()
+command -v zsh >/dev/null || missing+=(zsh)
+command -v fish >/dev/null || missing+=(fish)
+command -v promtool >/dev/null || missing+=(prometheus)
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "bootstrap: installing ${missing[*]} with apt-get" >&2
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "bootstrap: missing ${missing[*]}; install them (Debian: apt-get install ${missing[*]})" >&2
+    fi
+fi
+
+# MariaDB: start it when it is installed but not answering.
+if [ -x /usr/sbin/mariadbd ] && ! mysqladmin --user=root --host=127.0.0.1 ping >/dev/null 2>&1; then
+    echo "bootstrap: starting MariaDB" >&2
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+    for _ in $(seq 1 60); do
+        mysqladmin --user=root --host=127.0.0.1 ping >/dev/null 2>&1 && break
+        sleep 0.5
+    done
+fi

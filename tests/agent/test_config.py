@@ -1,0 +1,134 @@
+"""Config: bad files name file, line and key and change nothing; OTEL_* and legacy sources."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from agent.cli import main
+from agent.config import load_settings
+from agent.errors import ConfigError
+
+
+def test_invalid_toml_names_file_and_line(env: dict[str, str]) -> None:
+    Path(env["DEVTEL_CONFIG"]).write_text('[identity]\nmode = "named"\nbroken = \n')
+    with pytest.raises(ConfigError, match=rf"{env['DEVTEL_CONFIG']}:3: invalid TOML"):
+        load_settings(os.environ)
+
+
+def test_wrong_type_names_file_line_and_key(env: dict[str, str]) -> None:
+    Path(env["DEVTEL_CONFIG"]).write_text(
+        '[agent]\nrelease_channel = "beta"\n\n[outbox]\nmax_bytes = "lots"\n'
+    )
+    with pytest.raises(
+        ConfigError, match=r"agent.toml:5: key 'outbox.max_bytes': expected int, got str 'lots'"
+    ):
+        load_settings(os.environ)
+
+
+def test_unknown_key_in_sink_names_its_line(env: dict[str, str]) -> None:
+    Path(env["DEVTEL_CONFIG"]).write_text(
+        '[sinks.main]\ntype = "otlp"\nendpoint = "http://x"\nendpiont = "y"\n'
+    )
+    with pytest.raises(ConfigError, match=r"agent.toml:4: key 'sinks.main.endpiont': unknown key"):
+        load_settings(os.environ)
+
+
+def test_user_file_cannot_set_policy_only_consent_keys(env: dict[str, str]) -> None:
+    Path(env["DEVTEL_CONFIG"]).write_text('[consent]\ndefault = "detailed"\n')
+    with pytest.raises(ConfigError, match=r"agent.toml:2: key 'consent.default': only the managed policy"):
+        load_settings(os.environ)
+
+
+def test_pseudonymous_without_salt_is_refused(env: dict[str, str]) -> None:
+    Path(env["DEVTEL_POLICY"]).write_text('[identity]\nmode = "pseudonymous"\n')
+    with pytest.raises(ConfigError, match=r"policy.toml.*identity.salt"):
+        load_settings(os.environ)
+
+
+def test_bad_config_makes_the_cli_exit_2_without_creating_state(env: dict[str, str], capsys) -> None:
+    Path(env["DEVTEL_CONFIG"]).write_text("[sinks.main]\ntype = 3\n")
+    assert main(["status"]) == 2
+    assert "agent.toml:2: key 'sinks.main.type'" in capsys.readouterr().err
+    assert not Path(env["DEVTEL_HOME"]).exists()
+
+
+def test_policy_identity_wins_over_user(env: dict[str, str]) -> None:
+    Path(env["DEVTEL_POLICY"]).write_text('[identity]\nmode = "pseudonymous"\nsalt = "org"\n')
+    Path(env["DEVTEL_CONFIG"]).write_text('[identity]\nmode = "named"\n')
+    settings = load_settings(os.environ)
+    assert (settings.identity_mode, settings.salt, settings.managed) == ("pseudonymous", "org", True)
+
+
+def test_otel_env_defines_a_sink_with_per_signal_overrides(env: dict[str, str], monkeypatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://logs:9999/custom")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20abc,x-team=core")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "authorization=Bearer%20m")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "2500")
+    (sink,) = load_settings(os.environ).sinks
+    assert sink.endpoints == {
+        "metrics": "http://collector:4318/v1/metrics",
+        "logs": "http://logs:9999/custom",
+    }
+    assert sink.headers == {"authorization": "Bearer m"}
+    assert (sink.protocol, sink.compression, sink.timeout) == ("http/protobuf", "gzip", 2.5)
+
+
+def test_otel_env_rejects_unknown_protocol(env: dict[str, str], monkeypatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon")
+    with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_PROTOCOL: 'carrier-pigeon'"):
+        load_settings(os.environ)
+
+
+def test_grafana_cloud_becomes_gateway_with_basic_auth(env: dict[str, str]) -> None:
+    Path(env["DEVTEL_CONFIG"]).write_text(
+        '[sinks.grafana]\ntype = "grafana_cloud"\nzone = "prod-eu-west-2"\n'
+        'instance_id = 123456\ntoken = "glc_x"\n'
+    )
+    (sink,) = load_settings(os.environ).sinks
+    assert sink.endpoints["metrics"] == "https://otlp-gateway-prod-eu-west-2.grafana.net/otlp/v1/metrics"
+    assert sink.headers["Authorization"] == "Basic " + base64.b64encode(b"123456:glc_x").decode()
+    assert (sink.protocol, sink.compression) == ("http/protobuf", "gzip")
+
+
+def test_legacy_config_json_is_read_when_present(env: dict[str, str]) -> None:
+    Path(env["DEVTEL_LEGACY_CONFIG"]).write_text(
+        json.dumps(
+            {
+                "webhook_url": "http://devlake/api/rest/plugins/developer_telemetry/connections/2/report",
+                "api_key": "k" * 128,
+                "webhook_url_secondary": "http://hook",
+            }
+        )
+    )
+    (sink,) = load_settings(os.environ).sinks
+    assert (sink.type, sink.secondary_url) == ("devlake", "http://hook")
+    assert sink.headers["Authorization"] == "Bearer " + "k" * 128
+
+
+def test_malformed_legacy_config_names_the_file(env: dict[str, str]) -> None:
+    Path(env["DEVTEL_LEGACY_CONFIG"]).write_text('{"webhook_url": ')
+    with pytest.raises(ConfigError, match=r"legacy-config.json:1: invalid JSON"):
+        load_settings(os.environ)
+
+
+def test_kill_switches_are_read(env: dict[str, str], monkeypatch) -> None:
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "TRUE")
+    assert load_settings(os.environ).kill_switch == "OTEL_SDK_DISABLED"
+
+
+def test_missing_ca_bundle_names_file_line_and_key(env: dict[str, str]) -> None:
+    Path(env["DEVTEL_CONFIG"]).write_text(
+        '[sinks.main]\ntype = "otlp"\nendpoint = "https://x"\ncertificate = "/nonexistent/ca.pem"\n'
+    )
+    with pytest.raises(
+        ConfigError, match=r"agent.toml:4: key 'sinks.main.certificate': '/nonexistent/ca.pem'"
+    ):
+        load_settings(os.environ)

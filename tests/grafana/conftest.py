@@ -1,0 +1,123 @@
+"""Fixtures for the dashboard proofs: the dashboards as JSON, and MariaDB filled through the real
+receiver by the fake-team generator (`devtel-receiver fake`, over OTLP), on a devtel-created table
+(JSON columns) and on a DevLake-created one (TEXT columns).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import ROOT, create_connection, start_receiver
+
+DASHBOARD_DIR = ROOT / "grafana" / "dashboards"
+PROVISIONING_DIR = ROOT / "grafana" / "provisioning"
+TESTDATA = Path(__file__).resolve().parent / "testdata"
+DEVLAKE_TABLE = Path(__file__).resolve().parents[1] / "testdata" / "devlake_metrics_table.sql"
+MYSQL8_SQL_MODE = (
+    "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+    "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+)
+TEAM = ("--developers", "15", "--weeks", "6", "--seed", "20260219")
+OTHER_TEAM = ("--developers", "5", "--weeks", "6", "--seed", "7")
+
+
+def load_dashboards() -> dict[str, dict]:
+    return {p.name: json.loads(p.read_text()) for p in sorted(DASHBOARD_DIR.glob("*.json"))}
+
+
+def connect(url: str):
+    import pymysql
+    import sqlalchemy as sa
+
+    u = sa.engine.make_url(url)
+    # Grafana's MySQL datasource sets the session time zone to UTC; FROM_UNIXTIME depends on it.
+    # MySQL 8's default sql_mode (DevLake runs on MySQL 8): ONLY_FULL_GROUP_BY catches sloppy GROUP BYs
+    # that MariaDB's default would let through.
+    return pymysql.connect(
+        host=u.host or "127.0.0.1",
+        port=u.port or 3306,
+        user=u.username or "root",
+        password=u.password or "",
+        database=u.database,
+        charset="utf8mb4",
+        init_command=f"SET time_zone = '+00:00', sql_mode = '{MYSQL8_SQL_MODE}'",
+    )
+
+
+def _fill_through_receiver(url: str, workdir: Path) -> None:
+    """Two connections (so a missing connection filter shows), each a team sent over OTLP."""
+    receiver = start_receiver(url, workdir)
+    try:
+        for name, team in (("team", TEAM), ("other-team", OTHER_TEAM)):
+            connection_id, api_key = create_connection(url, name)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "otlp_receiver",
+                    "fake",
+                    *team,
+                    "--connection",
+                    str(connection_id),
+                    "--url",
+                    receiver.url,
+                    "--api-key",
+                    api_key,
+                    "--quiet",
+                ],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
+    finally:
+        receiver.stop()
+
+
+def _devlake_nulls(url: str) -> None:
+    """DevLake itself writes a missing JSON value as the text `null`: make some rows look like that."""
+    conn = connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "UPDATE _tool_developer_metrics SET development_activity = 'null'"
+                " WHERE MOD(DAYOFYEAR(date) + LENGTH(developer_id), 20) = 0"
+            )
+        conn.commit()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def team_db(mysql_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Two databases filled through the real receiver: JSON columns (devtel's) and TEXT (DevLake's)."""
+    import sqlalchemy as sa
+
+    base = sa.engine.make_url(mysql_url)
+    names = {variant: f"{base.database}_{variant}_{secrets.token_hex(3)}" for variant in ("json", "text")}
+    admin = connect(mysql_url)
+    try:
+        with admin.cursor() as cur:
+            for name in names.values():
+                cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        urls = {v: base.set(database=n).render_as_string(hide_password=False) for v, n in names.items()}
+        text = connect(urls["text"])
+        with text.cursor() as cur:
+            cur.execute(DEVLAKE_TABLE.read_text())
+        text.close()
+        for variant, url in urls.items():
+            _fill_through_receiver(url, tmp_path_factory.mktemp(f"grafana-{variant}"))
+        _devlake_nulls(urls["text"])
+        yield urls
+    finally:
+        with admin.cursor() as cur:
+            for name in names.values():
+                cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()

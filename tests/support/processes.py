@@ -1,0 +1,108 @@
+"""Running the real `devtel-receiver` as a subprocess, the way an operator would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def receiver_cli(*args: str, db_url: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "otlp_receiver", *args, "--db", db_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=60,
+    )
+
+
+def create_connection(db_url: str, name: str) -> tuple[int, str]:
+    created = json.loads(
+        receiver_cli("connections", "create", "--name", name, "--json", db_url=db_url).stdout
+    )
+    return created["id"], created["api_key"]
+
+
+@dataclass
+class RunningReceiver:
+    db_url: str
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes]
+    grpc_port: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_receiver(
+    db_url: str, log_dir: Path, *, grpc_port: int = 0, extra_env: dict[str, str] | None = None
+) -> RunningReceiver:
+    """Start `devtel-receiver serve` and wait until /healthz answers."""
+    port = free_port()
+    log_path = log_dir / f"receiver-{port}.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "otlp_receiver",
+                "serve",
+                "--db",
+                db_url,
+                "--port",
+                str(port),
+                "--grpc-port",
+                str(grpc_port),
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    running = RunningReceiver(db_url, port, log_path, process, grpc_port, env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"receiver exited with {process.returncode}:\n{running.log()}")
+        try:
+            if httpx.get(f"{running.url}/healthz", timeout=1).status_code == 200:
+                return running
+        except httpx.TransportError:
+            time.sleep(0.1)
+    running.stop()
+    raise RuntimeError(f"receiver did not become healthy:\n{running.log()}")
