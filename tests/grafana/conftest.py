@@ -102,11 +102,18 @@ def team_db(mysql_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
     base = sa.engine.make_url(mysql_url)
     names = {variant: f"{base.database}_{variant}_{secrets.token_hex(3)}" for variant in ("json", "text")}
-    admin = connect(mysql_url)
+    def on_server(*statements: str) -> None:
+        # A fresh connection each time: the server may have been restarted by another test since.
+        admin = connect(mysql_url)
+        try:
+            with admin.cursor() as cur:
+                for statement in statements:
+                    cur.execute(statement)
+        finally:
+            admin.close()
+
     try:
-        with admin.cursor() as cur:
-            for name in names.values():
-                cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        on_server(*(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4" for name in names.values()))
         urls = {v: base.set(database=n).render_as_string(hide_password=False) for v, n in names.items()}
         text = connect(urls["text"])
         with text.cursor() as cur:
@@ -117,7 +124,4 @@ def team_db(mysql_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         _devlake_nulls(urls["text"])
         yield urls
     finally:
-        with admin.cursor() as cur:
-            for name in names.values():
-                cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
+        on_server(*(f"DROP DATABASE IF EXISTS `{name}`" for name in names.values()))
