@@ -144,12 +144,16 @@ class Install:
             timeout=timeout,
         )
 
-    def spawn(self, *args: str) -> AgentProcess:
-        """``devtel-agent <args>`` as its own process (SIGKILL-able), output appended to agent.log."""
+    def spawn(self, *args: str, code: str | None = None) -> AgentProcess:
+        """``devtel-agent <args>`` as its own process (SIGKILL-able), output appended to agent.log.
+
+        ``code`` runs instead of ``-m agent`` (a wrapper that turns on debug logging, say).
+        """
         log = self.root / "agent.log"
+        entry = ["-c", code] if code else ["-m", "agent"]
         with log.open("ab") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "agent", *args],
+                [sys.executable, *entry, *args],
                 cwd=ROOT,
                 env=self.env,
                 stdout=out,
