@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -27,8 +28,7 @@ import pytest
 import sqlalchemy as sa
 
 from agent.day import DayReport, RepositoryActivity
-from agent.emit import private_day
-from agent.outbox import Outbox
+from agent.emit import KIND_DAY, private_day
 from agent.pipeline import Agent
 from agent.store import DayStore
 from bridge.database import make_engine
@@ -130,9 +130,18 @@ class Install:
         return {(self.developer, day.date.isoformat()): expected_row(day) for day in days if day}
 
     def pending(self) -> tuple[int, int]:
-        """(pending, rejected) in the outbox."""
-        status = Outbox(self.home, 1 << 30).status("receiver")
-        return status.pending, len(status.rejected)
+        """(days still queued, items rejected) in the outbox.
+
+        Only days count as pending: ``run`` queues its own cost metrics every round, so the outbox
+        of a running agent is seldom empty, and that is not a day waiting to be delivered.
+        """
+        with sqlite3.connect(self.home / "outbox.db") as db:
+            pending, rejected = db.execute(
+                "SELECT COALESCE(SUM(status = 'pending' AND kind = ?), 0),"
+                " COALESCE(SUM(status = 'rejected'), 0) FROM items",
+                (KIND_DAY,),
+            ).fetchone()
+        return pending, rejected
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
