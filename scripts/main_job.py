@@ -104,8 +104,11 @@ def run_agent(env: dict[str, str], days: int) -> str | None:
     return Agent(env).identity().developer_id
 
 
+ROW_FIELDS = ("active_hours", "git_activity", "development_activity", "tools_used", "project_context")
+
+
 def check_agent_days(env: dict[str, str], db_url: str, connection_id: int, developer: str, days: int) -> bool:
-    """Every day the agent collected is stored exactly as the agent has it (hours and commits)."""
+    """Every day the agent collected is stored exactly as the agent has it, field by field."""
     from agent.emit import private_day
     from agent.store import DayStore
 
@@ -118,18 +121,26 @@ def check_agent_days(env: dict[str, str], db_url: str, connection_id: int, devel
             day = store.load(today - dt.timedelta(days=n))
             if day is None:
                 continue
-            want = private_day(day, allow_paths=False).to_devlake()
-            row = conn.execute(
-                sa.text(
-                    "SELECT active_hours, JSON_EXTRACT(git_activity, '$.total_commits') FROM"
-                    " _tool_developer_metrics WHERE connection_id = :c AND developer_id = :d AND date = :t"
-                ),
-                {"c": connection_id, "d": developer, "t": day.date.isoformat()},
-            ).first()
-            got = tuple(row) if row else None
             checked += 1
-            if got != (want["active_hours"], want["git_activity"]["total_commits"]):
-                mismatches.append(f"{day.date}: stored {got}, agent has {want['active_hours']} h")
+            want = private_day(day, allow_paths=False).to_devlake()
+            row = (
+                conn.execute(
+                    sa.text(
+                        f"SELECT {', '.join(ROW_FIELDS)} FROM _tool_developer_metrics"
+                        " WHERE connection_id = :c AND developer_id = :d AND date = :t"
+                    ),
+                    {"c": connection_id, "d": developer, "t": day.date.isoformat()},
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                mismatches.append(f"{day.date}: not stored")
+                continue
+            got = {k: json.loads(v) if isinstance(v, str) else v for k, v in row.items()}
+            differing = [k for k in ROW_FIELDS if got[k] != want[k]]
+            if differing:
+                mismatches.append(f"{day.date}: {', '.join(differing)} differ")
     engine.dispose()
     if mismatches:
         print(f"agent: {len(mismatches)} of {checked} day(s) differ: {'; '.join(mismatches)}")
@@ -229,14 +240,14 @@ def main() -> int:
         wait_healthy(url, receiver, log)
         print(f"receiver up at {url}")
         switched = [k for k, v in KILL_SWITCHES.items() if os.environ.get(k, "").lower() == v]
-        developer = None
+        developer, env = None, agent_env(url, created["api_key"], roots, args.depth)
         if switched:
             print(f"agent: skipped, {switched[0]} is set (it stops every send)")
         else:
             print(
                 f"agent: collecting this machine's last {AGENT_DAYS} days under {', '.join(map(str, roots))}"
             )
-            developer = run_agent(agent_env(url, created["api_key"], roots, args.depth), AGENT_DAYS)
+            developer = run_agent(env, AGENT_DAYS)
         post_env = {**env, "DEVTEL_API_KEY": created["api_key"]}
         print(
             cli(
@@ -254,13 +265,7 @@ def main() -> int:
         )
         print_per_day(db_url, created["id"], developer)
         developers = print_summary(db_url, created["id"])
-        agent_ok = developer is None or check_agent_days(
-            agent_env(url, created["api_key"], roots, args.depth),
-            db_url,
-            created["id"],
-            developer,
-            AGENT_DAYS,
-        )
+        agent_ok = developer is None or check_agent_days(env, db_url, created["id"], developer, AGENT_DAYS)
     finally:
         receiver.send_signal(signal.SIGTERM)
         code = receiver.wait(timeout=30)
