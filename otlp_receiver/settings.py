@@ -14,6 +14,7 @@ LEGACY_MAX_BODY_ENV = "DEVTEL_LEGACY_MAX_BODY_BYTES"  # default 1 MiB, after dec
 OTLP_MAX_BODY_ENV = "DEVTEL_OTLP_MAX_BODY_BYTES"  # default 16 MiB, after decompression
 MAX_PENDING_ENV = "DEVTEL_MAX_PENDING_WRITES"  # default 2000 requests waiting; past it 429
 RETRY_AFTER_ENV = "DEVTEL_RETRY_AFTER_SECONDS"  # default 5, sent with 503 and 429
+AI_SECONDS_PER_LINE_ENV = "DEVTEL_AI_SECONDS_PER_LINE"  # default 12: time saved per accepted AI line
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
@@ -22,6 +23,7 @@ DEFAULT_LEGACY_MAX_BODY = 1 << 20
 DEFAULT_OTLP_MAX_BODY = 16 << 20
 DEFAULT_MAX_PENDING = 2000
 DEFAULT_RETRY_AFTER = 5
+DEFAULT_AI_SECONDS_PER_LINE = 12.0
 
 
 class SettingsError(ValueError):
@@ -41,6 +43,19 @@ def _int_env(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def _seconds_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise SettingsError(f"{name}={raw} must be from 0 to 3600 seconds")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class ReceiverSettings:
     db_url: str
@@ -51,6 +66,7 @@ class ReceiverSettings:
     otlp_max_body: int = DEFAULT_OTLP_MAX_BODY
     max_pending: int = DEFAULT_MAX_PENDING
     retry_after: int = DEFAULT_RETRY_AFTER
+    ai_seconds_per_line: float = DEFAULT_AI_SECONDS_PER_LINE
 
     @classmethod
     def from_env(cls, db_url: str, **overrides: object) -> ReceiverSettings:
@@ -63,6 +79,7 @@ class ReceiverSettings:
             "otlp_max_body": _int_env(OTLP_MAX_BODY_ENV, DEFAULT_OTLP_MAX_BODY, minimum=1),
             "max_pending": _int_env(MAX_PENDING_ENV, DEFAULT_MAX_PENDING, minimum=1),
             "retry_after": _int_env(RETRY_AFTER_ENV, DEFAULT_RETRY_AFTER, minimum=1),
+            "ai_seconds_per_line": _seconds_env(AI_SECONDS_PER_LINE_ENV, DEFAULT_AI_SECONDS_PER_LINE),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(db_url=db_url, **values)  # type: ignore[arg-type]
