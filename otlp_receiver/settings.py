@@ -15,6 +15,7 @@ OTLP_MAX_BODY_ENV = "DEVTEL_OTLP_MAX_BODY_BYTES"  # default 16 MiB, after decomp
 MAX_PENDING_ENV = "DEVTEL_MAX_PENDING_WRITES"  # default 2000 requests waiting; past it 429
 RETRY_AFTER_ENV = "DEVTEL_RETRY_AFTER_SECONDS"  # default 5, sent with 503 and 429
 AI_SECONDS_PER_LINE_ENV = "DEVTEL_AI_SECONDS_PER_LINE"  # default 12: time saved per accepted AI line
+AI_RETENTION_ENV = "DEVTEL_AI_RETENTION_DAYS"  # default 90: AI rows older than this are pruned daily
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
@@ -24,6 +25,7 @@ DEFAULT_OTLP_MAX_BODY = 16 << 20
 DEFAULT_MAX_PENDING = 2000
 DEFAULT_RETRY_AFTER = 5
 DEFAULT_AI_SECONDS_PER_LINE = 12.0
+DEFAULT_AI_RETENTION_DAYS = 90
 
 
 class SettingsError(ValueError):
@@ -56,6 +58,11 @@ def _seconds_env(name: str, default: float) -> float:
     return value
 
 
+def ai_retention_days() -> int:
+    """DEVTEL_AI_RETENTION_DAYS, for `serve` and `prune` alike."""
+    return _int_env(AI_RETENTION_ENV, DEFAULT_AI_RETENTION_DAYS, minimum=1)
+
+
 @dataclass(frozen=True, slots=True)
 class ReceiverSettings:
     db_url: str
@@ -67,6 +74,7 @@ class ReceiverSettings:
     max_pending: int = DEFAULT_MAX_PENDING
     retry_after: int = DEFAULT_RETRY_AFTER
     ai_seconds_per_line: float = DEFAULT_AI_SECONDS_PER_LINE
+    ai_retention_days: int = DEFAULT_AI_RETENTION_DAYS
 
     @classmethod
     def from_env(cls, db_url: str, **overrides: object) -> ReceiverSettings:
@@ -80,6 +88,7 @@ class ReceiverSettings:
             "max_pending": _int_env(MAX_PENDING_ENV, DEFAULT_MAX_PENDING, minimum=1),
             "retry_after": _int_env(RETRY_AFTER_ENV, DEFAULT_RETRY_AFTER, minimum=1),
             "ai_seconds_per_line": _seconds_env(AI_SECONDS_PER_LINE_ENV, DEFAULT_AI_SECONDS_PER_LINE),
+            "ai_retention_days": ai_retention_days(),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(db_url=db_url, **values)  # type: ignore[arg-type]

@@ -209,13 +209,15 @@ def test_gemini_cli_over_grpc_with_decisions_lines_and_waiting(served: Served) -
     }
 
 
-def devtel_ai_request(install: str, date: str, shown: int, accepted: int, lines: int, stamp: int) -> bytes:
+def devtel_ai_request(
+    install: str, date: str, shown: int, accepted: int, lines: int, stamp: int, developer: str = "gus"
+) -> bytes:
     """devtel's own full-day gauges, as `devtel-agent ai record` sends them."""
     request = ExportMetricsServiceRequest()
     rm = request.resource_metrics.add()
     rm.resource.attributes.extend(
         to_key_values(
-            {c.RES_SERVICE_NAME: c.SERVICE_NAME, c.RES_INSTANCE_ID: install, c.RES_DEVELOPER_ID: "gus"}
+            {c.RES_SERVICE_NAME: c.SERVICE_NAME, c.RES_INSTANCE_ID: install, c.RES_DEVELOPER_ID: developer}
         )
     )
     sm = rm.scope_metrics.add()
