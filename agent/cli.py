@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent import service
+from agent import ai_cli, service
 from agent.config import LEVELS
 from agent.errors import AgentError
 from agent.pipeline import Agent
@@ -180,6 +180,12 @@ COMMANDS: list[
         "send everything queued now, ignoring backoff",
         lambda p: p.add_argument("--timeout", type=float, default=FLUSH_TIMEOUT, help="seconds (default 30)"),
         cmd_flush,
+    ),
+    (
+        "ai",
+        "record AI assistant use (suggestions shown and accepted, lines)",
+        ai_cli.configure,
+        ai_cli.cmd_ai,
     ),
     ("install", "install and start the user service (systemd or launchd)", _no_args, cmd_install),
     ("uninstall", "stop and remove the user service", _no_args, cmd_uninstall),

@@ -128,6 +128,15 @@ def _gauges(meter: Meter, series: dict[str, Points], units: dict[str, str]) -> N
             meter.create_observable_gauge(name, callbacks=[_observe(points)], unit=units.get(name, "1"))
 
 
+def gauges_export(
+    kind: str, key: str, series: dict[str, Points], units: dict[str, str], resource: Resource
+) -> Export:
+    """Detailed full-day gauges under one outbox key (the AI totals of `devtel-agent ai record`)."""
+    return Export(
+        kind, key, "detailed", metrics=_metrics(resource, lambda meter: _gauges(meter, series, units))
+    )
+
+
 def private_day(day: DayReport, allow_paths: bool) -> DayReport:
     """The day as it may leave: repository and project paths only where the policy allows them."""
     if allow_paths:
