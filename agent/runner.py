@@ -15,6 +15,8 @@ from typing import Any
 from agent.emit import day_key
 from agent.errors import AgentError
 from agent.pipeline import Agent
+from agent.relay import Relay
+from agent.relay_server import RelayServers
 from agent.sender import run_sender
 from agent.store import day_digest
 
@@ -75,6 +77,22 @@ def _guarded_sender(agent: Agent, index: int, stop: threading.Event, wake: threa
             stop.wait(agent.settings.poll_seconds)
 
 
+def _start_relay(agent: Agent, wakes: list[threading.Event]) -> RelayServers | None:
+    """AI tools' OTLP on 127.0.0.1, through consent and the outbox (agent/relay.py)."""
+    settings = agent.settings
+    if not settings.relay_enabled:
+        return None
+
+    def wake_senders() -> None:
+        for wake in wakes:
+            wake.set()
+
+    servers = RelayServers(Relay(agent, wake_senders), settings.relay_http_port, settings.relay_grpc_port)
+    for listening in servers.start():
+        _log(f"relay: {listening}")
+    return servers
+
+
 def run(agent: Agent, stop: threading.Event) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -90,6 +108,7 @@ def run(agent: Agent, stop: threading.Event) -> None:
     ]
     for thread in threads:
         thread.start()
+    relay = _start_relay(agent, wakes)
     rounds = Rounds()
     while not stop.is_set():
         try:
@@ -99,6 +118,8 @@ def run(agent: Agent, stop: threading.Event) -> None:
         except AgentError as exc:
             _log(f"collect: {exc}; retrying in {agent.settings.interval_seconds:g}s")
         stop.wait(agent.settings.interval_seconds)
+    if relay is not None:
+        relay.stop()
     for wake in wakes:
         wake.set()
     deadline = time.monotonic() + SHUTDOWN_GRACE
