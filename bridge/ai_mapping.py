@@ -42,6 +42,7 @@ DEFAULT_FEATURE = "completion"
 # Who the developer is, in order: devtel's user.id (the agent relay sets it), then what the tools send.
 DEVELOPER_KEYS = (c.RES_DEVELOPER_ID, "user.email", "user.account_uuid", "installation.id")
 MAX_LABEL_CHARS = 64
+UNKNOWN_LANGUAGE = "unknown"  # the tool does not say (Claude Code's line counts, Gemini CLI's)
 MAX_VALUE = 1e12  # far past any real day; larger is a broken or hostile sender
 
 Measures = Callable[[dict[str, Any]], list[str]]
@@ -240,7 +241,7 @@ def _points_of(
     date = _date(attrs, time_ns)
     developer = developer_of(ctx.resource, attrs)
     tool, feature = _tool(rule, attrs), _feature(rule, attrs)
-    language = _label(attrs.get(rule.language_key), rule.language_key)
+    language = _label(attrs.get(rule.language_key), rule.language_key) or UNKNOWN_LANGUAGE
     # A gauge is one day's total: the date is part of its stream, so each day is replaced on its own.
     start_ns = 0 if temporality == GAUGE else int(point.start_time_unix_nano)
     if temporality == DELTA and start_ns == 0:

@@ -176,7 +176,7 @@ ai_metrics = sa.Table(
     sa.Column("developer_id", sa.String(255), primary_key=True),
     sa.Column("date", sa.Date(), primary_key=True),
     sa.Column("tool", sa.String(64), primary_key=True),
-    sa.Column("language", sa.String(64), primary_key=True),  # "" when the tool does not say
+    sa.Column("language", sa.String(64), primary_key=True),  # "unknown" when the tool does not say
     sa.Column("feature", sa.String(32), primary_key=True),
     *(
         sa.Column(name, sa.Double(), nullable=False, default=0.0)

@@ -317,14 +317,14 @@ def test_run_relays_claude_code_and_gemini_cli_to_the_receiver(env, write_config
             rows = ai_rows(db_url, connection_id, LOGIN)
             time.sleep(0.2)
         assert set(rows) == {
-            ("claude_code", "", "agent"),
+            ("claude_code", "unknown", "agent"),
             ("claude_code", "python", "agent"),
             ("claude_code", "typescript", "agent"),
-            ("gemini_cli", "", "agent"),
+            ("gemini_cli", "unknown", "agent"),
         }, receiver.log()[-2000:]
-        assert rows[("claude_code", "", "agent")]["sessions"] == 1.0
+        assert rows[("claude_code", "unknown", "agent")]["sessions"] == 1.0
         assert rows[("claude_code", "python", "agent")]["suggestions_accepted"] == 3.0
-        assert rows[("gemini_cli", "", "agent")]["lines_added"] == 25.0
+        assert rows[("gemini_cli", "unknown", "agent")]["lines_added"] == 25.0
         assert ai_rows(db_url, connection_id, "ana@example.com") == {}  # the agent's identity, not the tool's
     finally:
         agent.send_signal(signal.SIGTERM)

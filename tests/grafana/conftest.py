@@ -51,6 +51,19 @@ def connect(url: str):
     )
 
 
+def _post_ai(receiver_url: str, api_key: str, team: tuple[str, ...]) -> None:
+    """The team's AI assistant use (tests/grafana/ai_team.py), over OTLP/HTTP like the senders."""
+    import httpx
+
+    from tests.grafana.ai_team import ai_requests
+
+    args = dict(zip(team[::2], team[1::2], strict=True))
+    headers = {"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {api_key}"}
+    with httpx.Client(base_url=receiver_url, headers=headers, timeout=30) as client:
+        for body in ai_requests(int(args["--developers"]), int(args["--weeks"]), int(args["--seed"])):
+            client.post("/v1/metrics", content=body).raise_for_status()
+
+
 def _fill_through_receiver(url: str, workdir: Path) -> None:
     """Two connections (so a missing connection filter shows), each a team sent over OTLP."""
     receiver = start_receiver(url, workdir)
@@ -77,6 +90,7 @@ def _fill_through_receiver(url: str, workdir: Path) -> None:
                 capture_output=True,
                 timeout=300,
             )
+            _post_ai(receiver.url, api_key, team)
     finally:
         receiver.stop()
 

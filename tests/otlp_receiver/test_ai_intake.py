@@ -64,7 +64,7 @@ def post(served: Served, body: bytes) -> ExportMetricsServiceResponse:
 def claude_rows(sessions: int = 1, lines: int = 120, removed: int = 30) -> dict:
     date = today()
     return {
-        ("claude_code", "", "agent"): {
+        ("claude_code", "unknown", "agent"): {
             **ZERO,
             "date": date,
             "lines_added": float(lines),
@@ -156,7 +156,7 @@ def test_a_cumulative_value_that_drops_without_a_new_start_is_a_reset(served: Se
     post(served, high.SerializeToString())
     post(served, low.SerializeToString())
     row = ai_rows(served.receiver.db_url, served.connection_id, "eve@example.com")[
-        ("claude_code", "", "agent")
+        ("claude_code", "unknown", "agent")
     ]
     assert row["lines_added"] == 140.0
 
@@ -194,7 +194,7 @@ def test_gemini_cli_over_grpc_with_decisions_lines_and_waiting(served: Served) -
     process.close()
     rows = ai_rows(served.receiver.db_url, served.connection_id, "fay@example.com")
     assert rows == {
-        ("gemini_cli", "", "agent"): {
+        ("gemini_cli", "unknown", "agent"): {
             **ZERO,
             "date": today(),
             "suggestions_shown": 6.0,
@@ -263,7 +263,7 @@ def test_bad_ai_points_are_rejected_with_reasons_and_store_nothing(served: Serve
     assert "names no developer" in answer.partial_success.error_message
     assert "'added' or 'removed'" in answer.partial_success.error_message
     rows = ai_rows(served.receiver.db_url, served.connection_id, "hal@example.com")
-    assert rows[("claude_code", "", "agent")]["lines_added"] == 5.0
+    assert rows[("claude_code", "unknown", "agent")]["lines_added"] == 5.0
 
 
 def test_devtel_points_with_a_bad_feature_or_no_tool_are_rejected(served: Served) -> None:
@@ -296,7 +296,7 @@ def test_seconds_per_line_is_the_receivers_setting_never_the_clients(tmp_path) -
             headers={**PROTOBUF, "Authorization": f"Bearer {api_key}"},
         )
         assert answer.status_code == 200
-        row = ai_rows(db_url, connection_id, "ida@example.com")[("claude_code", "", "agent")]
+        row = ai_rows(db_url, connection_id, "ida@example.com")[("claude_code", "unknown", "agent")]
         assert row["time_saved_s"] == 300.0
     finally:
         assert receiver.stop() == 0, receiver.log()
