@@ -312,3 +312,36 @@ def test_a_bad_seconds_per_line_setting_stops_the_receiver_with_a_clear_error(tm
         timeout=60,
     )
     assert done.returncode == 2 and "DEVTEL_AI_SECONDS_PER_LINE='lots' is not a number" in done.stderr
+
+
+def test_two_replicas_writing_the_same_requests_at_once_count_them_once(mysql_url: str, tmp_path) -> None:
+    """Replicas share one MariaDB: duplicated delta and cumulative requests race and still count once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    connection_id, api_key = create_connection(mysql_url, f"replicas-{tmp_path.name}"[:60])
+    replicas = [start_receiver(mysql_url, tmp_path) for _ in range(2)]
+    try:
+        delta = ToolProcess(claude_resource(), CLAUDE_SCOPE, DELTA)
+        cumulative = ToolProcess(claude_resource(), CLAUDE_SCOPE, CUMULATIVE)
+        bodies = []
+        for _ in range(3):
+            claude_session(delta, "race@example.com", "s-d")
+            claude_session(cumulative, "race@example.com", "s-c")
+            bodies += [delta.request(), cumulative.request()]
+        headers = {**PROTOBUF, "Authorization": f"Bearer {api_key}"}
+
+        def send(job: tuple[int, bytes]) -> int:
+            index, body = job
+            url = replicas[index % 2].url + "/v1/metrics"
+            return httpx.post(url, content=body, headers=headers, timeout=60).status_code
+
+        jobs = [(i, body) for i in range(4) for body in bodies]  # every request 4 times, both replicas
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            assert set(pool.map(send, jobs)) == {200}
+        rows = ai_rows(mysql_url, connection_id, "race@example.com")
+        # Both processes ran 3 sessions: 6 in all, each counted once.
+        assert rows[("claude_code", "unknown", "agent")]["sessions"] == 6.0
+        assert rows[("claude_code", "python", "agent")]["suggestions_shown"] == 24.0
+    finally:
+        for replica in replicas:
+            assert replica.stop() == 0, replica.log()
