@@ -341,3 +341,30 @@ def _wait_for_port(port: int) -> None:
                 return
         time.sleep(0.05)
     raise AssertionError(f"nothing listens on {port}")
+
+
+def test_pseudonymous_identity_replaces_the_tools_and_names_nobody(env, write_config) -> None:
+    write_config('[identity]\nmode = "pseudonymous"\nsalt = "org-salt"\n' + otlp_sink(UNREACHABLE))
+    main(["consent", "detailed"])
+    agent = Agent(os.environ)
+    http_port = free_port()
+    servers = RelayServers(Relay(agent, lambda: None), http_port, 0)
+    assert servers.start() == [f"OTLP/HTTP on 127.0.0.1:{http_port}"]
+    try:
+        local = LocalRelay(agent, http_port, 0)
+        exporter = HttpMetricExporter(
+            endpoint=f"{local.url}/v1/metrics", preferred_temporality=temporality(DELTA)
+        )
+        process = ToolProcess(claude_resource(), "com.anthropic.claude_code", exporter=exporter)
+        claude_session(process, "ana@example.com", "s-1")
+        process.flush()
+        process.close()
+        ((_, _, body),) = local.items()
+    finally:
+        servers.stop()
+    for name in (b"ana@example.com", EMAIL.encode(), LOGIN.encode(), socket.gethostname().encode()):
+        assert name not in body
+    request = ExportMetricsServiceRequest.FromString(body)
+    resource = {kv.key: kv.value.string_value for kv in request.resource_metrics[0].resource.attributes}
+    assert len(resource["user.id"]) == 64 and resource["devtel.identity.mode"] == "pseudonymous"
+    assert "user.email" not in resource

@@ -116,6 +116,7 @@ def team_db(mysql_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
     base = sa.engine.make_url(mysql_url)
     names = {variant: f"{base.database}_{variant}_{secrets.token_hex(3)}" for variant in ("json", "text")}
+
     def on_server(*statements: str) -> None:
         # A fresh connection each time: the server may have been restarted by another test since.
         admin = connect(mysql_url)

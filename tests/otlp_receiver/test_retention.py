@@ -181,3 +181,19 @@ def test_a_bad_retention_setting_is_named(fleet: Fleet, monkeypatch: pytest.Monk
     monkeypatch.setenv("DEVTEL_AI_RETENTION_DAYS", "soon")
     code, _, err = fleet.cli("prune")
     assert code == 2 and "DEVTEL_AI_RETENTION_DAYS='soon' is not a whole number" in err
+
+
+def test_serve_prunes_the_ai_tables_when_it_starts(fleet: Fleet, tmp_path: Path) -> None:
+    fleet.send_day("gus", "gus-laptop", TODAY - dt.timedelta(days=120))
+    fleet.send_day("gus", "gus-laptop", TODAY)
+    assert fleet.count("_tool_developer_ai_metrics") == 2
+    second = start_receiver(fleet.receiver.db_url, tmp_path, extra_env={"DEVTEL_AI_RETENTION_DAYS": "100"})
+    try:
+        deadline = time.monotonic() + 20
+        while fleet.count("_tool_developer_ai_metrics") != 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        assert second.stop() == 0, second.log()
+    assert fleet.count("_tool_developer_ai_metrics") == 1 and fleet.count("_devtel_ai_points") == 3
+    assert fleet.count("_tool_developer_metrics") == 2  # only the AI tables have a default retention
+    assert "AI retention (100 days): removed" in second.log()
