@@ -143,8 +143,11 @@ class Relay:
         """Store the request if consent allows; returns (items dropped, why) for partial_success."""
         if signal not in ("metrics", "logs"):
             return 0, ""  # traces: accepted so the tool stays quiet, never stored
+        items = _count(signal, request)
+        if not items:
+            return 0, ""  # an empty export: nothing to keep
         if not self._agent.consent().allows(DETAILED):
-            return _count(signal, request), "devtel consent is below detailed: nothing is relayed"
+            return items, "devtel consent is below detailed: nothing is relayed"
         if isinstance(request, ExportMetricsServiceRequest):
             clean_metrics(request, self._identity())
             export = emit.Export(KIND_RELAY, _key(signal, request), "detailed", metrics=request)

@@ -139,6 +139,10 @@ def _handler(relay: Relay) -> type[BaseHTTPRequestHandler]:
             if signal is None:
                 self._reply(404, b"unknown path: use /v1/metrics, /v1/logs or /v1/traces")
                 return
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                self.close_connection = True
+                self._reply(411, b"send a Content-Length; chunked bodies are not accepted")
+                return
             if not 0 <= length <= MAX_BODY:
                 self.close_connection = True
                 self._reply(413 if length > MAX_BODY else 400, b"a Content-Length of 0 to 16 MiB is required")

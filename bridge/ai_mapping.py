@@ -219,7 +219,8 @@ def metric_points(ctx: MetricContext, metric: Any) -> tuple[list[AiPoint], list[
     elif kind in ("sum", "histogram"):
         temporality = _TEMPORALITY.get(getattr(metric, kind).aggregation_temporality, "")
     else:
-        return [], [f"{metric.name}: a {kind or 'metric without data'} cannot feed the AI table"]
+        count = len(getattr(metric, kind).data_points) if kind else 0
+        return [], [f"{metric.name}: a {kind} cannot feed the AI table"] * count
     points: list[AiPoint] = []
     errors: list[str] = []
     for point in getattr(metric, kind).data_points:

@@ -141,7 +141,7 @@ def store_ai_points_in(conn: Connection, points: Sequence[AiPoint], time_saved: 
             }
             for p in (changed[key] for key in sorted(changed))
         ],
-        ["time_ns", "value", "updated_at"],
+        ["time_ns", "value", "date", "updated_at"],  # the date moves on, so retention keeps live streams
     )
     keys = sorted(added)
     current = _read_rows(conn, keys)

@@ -225,6 +225,10 @@ def test_bad_requests_get_the_right_answer_and_store_nothing(relay: LocalRelay) 
             413,
         ),
     ]
+    chunked = httpx.post(f"{relay.url}/v1/metrics", content=iter([b"\n\x00"]), headers=proto)
+    cases.append((chunked, 411))
+    empty = httpx.post(f"{relay.url}/v1/metrics", content=b"", headers=proto)
+    assert empty.status_code == 200  # a valid, empty export: nothing to keep
     for answer, status in cases:
         assert answer.status_code == status, (status, answer.text)
         assert answer.text, "every error says what is wrong"

@@ -345,3 +345,54 @@ def test_two_replicas_writing_the_same_requests_at_once_count_them_once(mysql_ur
     finally:
         for replica in replicas:
             assert replica.stop() == 0, replica.log()
+
+
+def test_a_long_running_cumulative_stream_outlives_the_retention_of_its_first_day(
+    db_url: str, tmp_path
+) -> None:
+    """The stream's state is dated by its newest point, so pruning old days never makes it count twice."""
+    connection_id, api_key = create_connection(db_url, "long-stream")
+    receiver = start_receiver(db_url, tmp_path)
+    headers = {**PROTOBUF, "Authorization": f"Bearer {api_key}"}
+    process = ToolProcess(claude_resource(), CLAUDE_SCOPE, CUMULATIVE)
+    attrs = {"user.email": "kim@example.com", "type": "added"}
+    now = time.time_ns()
+    try:
+        days_ago = (100, 0, 0)
+        for step, (added, ago) in enumerate(zip((10, 5, 5), days_ago, strict=True)):  # totals 10, 15, 20
+            process.add("claude_code.lines_of_code.count", added, attrs)
+            request = ExportMetricsServiceRequest.FromString(process.request())
+            point = request.resource_metrics[0].scope_metrics[0].metrics[0].sum.data_points[0]
+            point.start_time_unix_nano = now - 200 * 86400 * 10**9
+            point.time_unix_nano = now - ago * 86400 * 10**9 + step
+            answer = httpx.post(
+                receiver.url + "/v1/metrics", content=request.SerializeToString(), headers=headers
+            )
+            assert answer.status_code == 200
+            if step == 1:  # the first day is past the 90 days: pruned, with the state dated by it
+                pruned = subprocess.run(
+                    [sys.executable, "-m", "otlp_receiver", "prune", "--db", db_url],
+                    cwd=ROOT,
+                    capture_output=True,
+                    check=False,
+                )
+                assert pruned.returncode == 0, pruned.stderr
+        rows = ai_rows(db_url, connection_id, "kim@example.com")
+        assert [r["lines_added"] for r in rows.values()] == [
+            10.0
+        ]  # today's 5 + 5; the 100-day-old 10 is pruned
+    finally:
+        assert receiver.stop() == 0, receiver.log()
+
+
+def test_a_mapped_name_of_the_wrong_kind_rejects_every_point(served: Served) -> None:
+    request = ExportMetricsServiceRequest()
+    rm = request.resource_metrics.add()
+    rm.resource.attributes.extend(to_key_values({"user.email": "lee@example.com"}))
+    metric = rm.scope_metrics.add().metrics.add(name="claude_code.session.count")
+    for _ in range(3):
+        metric.summary.data_points.add(time_unix_nano=time.time_ns(), count=1, sum=1.0)
+    answer = post(served, request.SerializeToString())
+    assert answer.partial_success.rejected_data_points == 3
+    assert "a summary cannot feed the AI table" in answer.partial_success.error_message
+    assert ai_rows(served.receiver.db_url, served.connection_id, "lee@example.com") == {}
