@@ -10,15 +10,16 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.emit import day_key
 from agent.errors import AgentError
 from agent.pipeline import Agent
-from agent.relay import Relay
-from agent.relay_server import RelayServers
 from agent.sender import run_sender
 from agent.store import day_digest
+
+if TYPE_CHECKING:
+    from agent.relay_server import RelayServers
 
 SHUTDOWN_GRACE = 2.0  # dropping a send beats holding up a logout or a shutdown
 
@@ -78,10 +79,15 @@ def _guarded_sender(agent: Agent, index: int, stop: threading.Event, wake: threa
 
 
 def _start_relay(agent: Agent, wakes: list[threading.Event]) -> RelayServers | None:
-    """AI tools' OTLP on 127.0.0.1, through consent and the outbox (agent/relay.py)."""
+    """AI tools' OTLP on 127.0.0.1, through consent and the outbox (agent/relay.py).
+
+    Imported here, after the signal handlers are in place: gRPC takes a moment to load.
+    """
     settings = agent.settings
     if not settings.relay_enabled:
         return None
+    from agent.relay import Relay
+    from agent.relay_server import RelayServers
 
     def wake_senders() -> None:
         for wake in wakes:
