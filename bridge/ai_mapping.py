@@ -35,7 +35,6 @@ MEASURES = (
     "cost_usd",
     "wait_s",
 )
-AI_PREFIXES = ("claude_code.", "gemini_cli.", "devtel.ai.")
 CLAUDE, GEMINI = "claude_code", "gemini_cli"
 AGENT_FEATURE = "agent"  # what the agentic CLIs do: edits proposed and applied on their own
 DEFAULT_FEATURE = "completion"
@@ -131,16 +130,13 @@ _RULES: dict[str, _Rule] = {
 }
 
 
-def is_ai_metric(name: str) -> bool:
-    return name.startswith(AI_PREFIXES)
-
-
 def is_mapped(name: str) -> bool:
-    """An AI metric this table uses; the others (commit counts, latencies of tools) are ignored."""
+    """An AI metric this table uses; the tools' others (commit counts, tool latencies) are ignored."""
     return name in _RULES
 
 
 def developer_of(resource: dict[str, Any], attrs: dict[str, Any]) -> str:
+    """devtel's user.id when the agent (or its relay) sent it, else the tool's own identity."""
     for key in DEVELOPER_KEYS:
         value = resource.get(key, attrs.get(key))
         if value not in (None, ""):
@@ -171,12 +167,17 @@ def _tool(rule: _Rule, attrs: dict[str, Any]) -> str:
 
 
 def _date(attrs: dict[str, Any], time_ns: int) -> dt.date:
-    """The developer's local date when the sender (devtel) says it, else the UTC date of the point."""
+    """The developer's local date when the sender (devtel) says it, else the UTC date of the point;
+    never days ahead of now (a local date may be a day ahead of UTC), which only a broken clock sends."""
     if attrs.get(c.ATTR_DATE) is not None:
-        return date_at(attrs[c.ATTR_DATE], c.ATTR_DATE)
-    if time_ns <= 0:
+        date = date_at(attrs[c.ATTR_DATE], c.ATTR_DATE)
+    elif time_ns <= 0:
         raise InvalidReport("time_unix_nano", "is required")
-    return dt.datetime.fromtimestamp(time_ns / 1e9, dt.UTC).date()
+    else:
+        date = dt.datetime.fromtimestamp(time_ns / 1e9, dt.UTC).date()
+    if date > dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1):
+        raise InvalidReport("date", f"{date} is in the future")
+    return date
 
 
 def _value(point: Any, kind: str, scale: float) -> float:

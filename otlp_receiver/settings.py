@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from bridge.ai_store import DEFAULT_SECONDS_PER_LINE as DEFAULT_AI_SECONDS_PER_LINE
+from bridge.retention import DEFAULT_AI_RETENTION_DAYS
+
 # Environment variables (each also a command-line option of `devtel-receiver serve`).
 DB_URL_ENV = "DEVTEL_DB_URL"  # SQLAlchemy URL; default: the embedded SQLite file
 HOST_ENV = "DEVTEL_RECEIVER_HOST"  # default 127.0.0.1
@@ -24,8 +27,6 @@ DEFAULT_LEGACY_MAX_BODY = 1 << 20
 DEFAULT_OTLP_MAX_BODY = 16 << 20
 DEFAULT_MAX_PENDING = 2000
 DEFAULT_RETRY_AFTER = 5
-DEFAULT_AI_SECONDS_PER_LINE = 12.0
-DEFAULT_AI_RETENTION_DAYS = 90
 
 
 class SettingsError(ValueError):

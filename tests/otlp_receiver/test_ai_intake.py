@@ -274,11 +274,15 @@ def test_devtel_points_with_a_bad_feature_or_no_tool_are_rejected(served: Served
     points[0].attributes[3].value.string_value = "mind-reading"
     del points[1].attributes[1]  # no devtel.ai.tool
     points[2].as_int = -4
+    future = ExportMetricsServiceRequest.FromString(
+        devtel_ai_request("x", "2999-01-01", 1, 1, 1, time.time_ns())
+    )
+    request.resource_metrics.extend(future.resource_metrics)
     answer = post(served, request.SerializeToString())
-    assert answer.partial_success.rejected_data_points == 3
+    assert answer.partial_success.rejected_data_points == 6
     message = answer.partial_success.error_message
     assert "not one of completion" in message and "devtel.ai.tool: is required" in message
-    assert "must be a number from 0" in message
+    assert "must be a number from 0" in message and "2999-01-01 is in the future" in message
     assert ai_rows(served.receiver.db_url, served.connection_id, "gus-nobody") == {}
 
 
