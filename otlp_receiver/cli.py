@@ -172,8 +172,10 @@ def _prune(args: argparse.Namespace) -> int:
         removed = prune(engine, older_than_days=args.older_than, ai_older_than_days=ai_days)
     finally:
         engine.dispose()
-    scope = f"every table older than {args.older_than} days, " if args.older_than else ""
-    _report(removed, args.json, f"pruned {scope}AI tables older than {ai_days} days")
+    what = f"the AI tables older than {min(ai_days, args.older_than or ai_days)} days"  # the stricter wins
+    if args.older_than:
+        what = f"every table older than {args.older_than} days, {what}"
+    _report(removed, args.json, f"pruned {what}")
     return 0
 
 
