@@ -8,9 +8,12 @@ data: below detailed consent nothing is recorded, stored or queued.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import re
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from agent.pipeline import Agent
 from agent.resource import detailed_resource
 
 DB_FILE = "ai.db"
+LOCK_FILE = ".ai.lock"
 KIND_AI = "ai"
 MAX_COUNT = 1_000_000  # per record: more is a typo or a runaway script
 _LABEL = re.compile(r"^[a-z0-9][a-z0-9+#._-]{0,63}$")
@@ -144,12 +148,24 @@ def day_export(date: dt.date, totals: list[AiRecord], resource: Resource) -> emi
     return emit.gauges_export(KIND_AI, f"ai:{date.isoformat()}", series, C.AI_UNITS, resource)
 
 
+@contextlib.contextmanager
+def _one_at_a_time(home: Path) -> Iterator[None]:
+    """Two records at once must not queue a total that misses one of them after one that has both."""
+    try:
+        with open(home / LOCK_FILE, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+    except OSError as exc:
+        raise StateError(f"cannot lock {home / LOCK_FILE}: {exc.strerror or exc}") from exc
+
+
 def record(agent: Agent, entry: AiRecord) -> int | None:
     """Add ``entry`` and queue the day's totals; None (nothing kept) below detailed consent."""
     entry = validated(entry)
     if not agent.consent().allows(DETAILED):
         return None
-    tally = AiTally(agent.settings.home)
-    tally.add(entry)
     resource = detailed_resource(agent.identity(), agent.state.install_id(), agent.settings)
-    return agent.enqueue([day_export(entry.date, tally.day(entry.date), resource)])
+    with _one_at_a_time(agent.settings.home):
+        tally = AiTally(agent.settings.home)
+        tally.add(entry)
+        return agent.enqueue([day_export(entry.date, tally.day(entry.date), resource)])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from agent.cli import main
 from agent.outbox import DB_FILE
 from tests.agent.conftest import LOGIN
 from tests.support.ai_tools import ai_rows
-from tests.support.processes import RunningReceiver, create_connection, start_receiver
+from tests.support.processes import ROOT, RunningReceiver, create_connection, start_receiver
 
 RECORD = ["ai", "record", "--tool", "copilot", "--language", "python", "--shown", "5", "--accepted", "3"]
 
@@ -126,3 +128,33 @@ def test_dates_are_local_calendar_dates(to_receiver, env) -> None:
     main(["consent", "detailed"])
     main(RECORD)
     assert queued_ai(env["DEVTEL_HOME"]) == [(f"ai:{dt.date.today().isoformat()}", "pending")]
+
+
+def test_records_made_at_the_same_moment_all_count(to_receiver, env) -> None:
+    running, connection_id = to_receiver
+    main(["consent", "detailed"])
+    date = "2026-02-11"
+    args = [
+        "ai",
+        "record",
+        "--tool",
+        "zed",
+        "--language",
+        "rust",
+        "--shown",
+        "2",
+        "--accepted",
+        "1",
+        "--date",
+        date,
+    ]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "agent", *args], cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL
+        )
+        for _ in range(8)
+    ]
+    assert [p.wait(60) for p in procs] == [0] * 8
+    assert main(["flush"]) == 0
+    row = ai_rows(running.db_url, connection_id, LOGIN)[("zed", "rust", "completion")]
+    assert (row["suggestions_shown"], row["suggestions_accepted"]) == (16.0, 8.0)
