@@ -198,9 +198,13 @@ def map_metrics(request: ExportMetricsServiceRequest, connection_id: int) -> Map
         resource = attributes(resource_metrics.resource.attributes)
         sender: Sender | None = None
         for scope_metrics in resource_metrics.scope_metrics:
+            ai_context: ai_mapping.MetricContext | None = None
             for metric in scope_metrics.metrics:
                 if ai_mapping.is_mapped(metric.name):
-                    _map_ai_metric(result, connection_id, resource, scope_metrics.scope.name, metric)
+                    ai_context = ai_context or ai_mapping.context(
+                        connection_id, resource, scope_metrics.scope.name
+                    )
+                    _map_ai_metric(result, ai_context, metric)
                     continue
                 if metric.name not in DAY_METRICS or metric.WhichOneof("data") not in ("gauge", "sum"):
                     result.ignored += _point_count(metric)
@@ -229,11 +233,9 @@ def map_metrics(request: ExportMetricsServiceRequest, connection_id: int) -> Map
     return result
 
 
-def _map_ai_metric(
-    result: MappingResult, connection_id: int, resource: dict[str, Any], scope: str, metric: Any
-) -> None:
+def _map_ai_metric(result: MappingResult, ai_context: ai_mapping.MetricContext, metric: Any) -> None:
     """An AI assistant's metric (issue 6): its points go to the AI table, not the day row."""
-    points, errors = ai_mapping.metric_points(ai_mapping.context(connection_id, resource, scope), metric)
+    points, errors = ai_mapping.metric_points(ai_context, metric)
     result.ai_points.extend(points)
     result.accepted += _point_count(metric) - len(errors)
     for message in errors:
