@@ -40,6 +40,7 @@ from sqlalchemy.engine import Engine
 from bridge.connections import create_connection
 from bridge.database import make_engine
 from bridge.day import DeveloperDay
+from bridge.errors import StorageUnavailable
 from bridge.fake_team import FakeDay, generate_days
 from bridge.legacy import parse_report, to_flat_report
 from bridge.otlp_values import to_key_values
@@ -260,6 +261,17 @@ def _raw_upsert_rate(mysql_url: str, rows: Sequence[tuple[Any, ...]]) -> float:
         conn.close()
 
 
+def _despite_restarts(measure: Callable[[], float]) -> float:
+    """Measure again when the shared MariaDB went away mid-pass (other suites restart it on purpose)."""
+    for _ in range(5):
+        try:
+            return measure()
+        except (pymysql.err.OperationalError, StorageUnavailable) as exc:
+            print(f"\n[receiver] database went away during a ceiling pass ({exc}); measuring again")
+            time.sleep(5)
+    return measure()
+
+
 def test_database_ceiling(mysql_url: str, engine: Engine, otlp_bodies: list[tuple[Signal, bytes]]) -> None:
     """The storage side alone, before any receiver load: what the route figures are compared to."""
     now = utc_now()
@@ -280,20 +292,22 @@ def test_database_ceiling(mysql_url: str, engine: Engine, otlp_bodies: list[tupl
             )
             for d in big_team
         ]
-        raw_rates.append(_raw_upsert_rate(mysql_url, rows))
+        raw_rates.append(_despite_restarts(lambda rows=rows: _raw_upsert_rate(mysql_url, rows)))
     CEILINGS["raw upsert"] = sorted(raw_rates)[len(raw_rates) // 2]
 
     # The bridge's OTLP write (snapshots, locking re-read, row rebuild) without any transport.
     mapped = [
         signal.map(signal.request_type.FromString(body), 900_002).to_store for signal, body in otlp_bodies
     ]
-    bridge_rates = []
-    for _ in range(REPEATS):
+
+    def bridge_pass() -> float:
         started = time.perf_counter()
         for start in range(0, len(mapped), BRIDGE_BATCH):
             items = [item for request in mapped[start : start + BRIDGE_BATCH] for item in request]
             run_in_transaction(engine, lambda conn, items=items: store_otlp_in(conn, items))
-        bridge_rates.append(len(mapped) / (time.perf_counter() - started))
+        return len(mapped) / (time.perf_counter() - started)
+
+    bridge_rates = [_despite_restarts(bridge_pass) for _ in range(REPEATS)]
     CEILINGS["bridge OTLP write (no transport)"] = sorted(bridge_rates)[len(bridge_rates) // 2]
     print(f"\n[receiver] raw upsert rows/s {raw_rates}; bridge OTLP snapshots/s {bridge_rates}")
     assert len(_stored(engine, 900_002)) == len(otlp_bodies) // 2
