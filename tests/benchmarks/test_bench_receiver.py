@@ -57,7 +57,7 @@ from tests.support.processes import ROOT, RunningReceiver, free_port, start_rece
 pytestmark = [pytest.mark.benchmark, pytest.mark.mysql]
 
 LEVELS = (1, 16, 64)
-SECONDS = float(os.environ.get("DEVTEL_BENCH_SECONDS", "4"))
+SECONDS = float(os.environ.get("DEVTEL_BENCH_SECONDS", "3"))
 REPEATS = int(os.environ.get("DEVTEL_BENCH_REPEATS", "2"))
 BEFORE_ENV = "DEVTEL_BENCH_BEFORE"
 END = dt.date(2026, 6, 30)
