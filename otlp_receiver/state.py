@@ -48,12 +48,11 @@ class ReceiverState:
 
     def __post_init__(self) -> None:
         sqlite = self.engine.dialect.name == "sqlite"
-        # On MySQL two workers overlap one batch's round trips and commit with the next batch.
-        # Snapshot batches stay correct side by side as they are across replicas: each rebuilds
-        # its days under a locking read of every stored snapshot (a deadlock is retried).
-        workers = 1 if sqlite else 2
-        self.legacy_writer = self._writer("legacy", upsert_days_in, workers=workers)
-        self.snapshot_writer = self._writer("otlp", store_otlp_in, workers=workers)
+        # Legacy rows are plain upserts: on MySQL two workers overlap one commit with the next
+        # batch. Snapshots rebuild rows from what is stored, so one worker keeps them in order
+        # (a second one measured within noise and brought deadlocks: docs/scaling.md).
+        self.legacy_writer = self._writer("legacy", upsert_days_in, workers=1 if sqlite else 2)
+        self.snapshot_writer = self._writer("otlp", store_otlp_in, workers=1)
 
     def _writer(
         self, name: str, write_in: Callable[[Connection, Sequence[T]], int], workers: int
