@@ -3,11 +3,13 @@
 Keys are checked against an in-memory index of their keyed hashes, reloaded from the
 database every few seconds (so a rotated or deleted key stops working on every replica
 within ``refresh_seconds``) and at most ten times a second on a miss, so a key made a
-moment ago works at once.
+moment ago works at once. One reload at a time: the requests that find the index stale
+together wait for that one reload instead of each reading every key from the database.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
@@ -69,6 +71,7 @@ class KeyIndex:
         # One tuple, swapped whole on reload, so readers never see a half-updated index.
         self._state: tuple[bytes, tuple[tuple[str, int], ...]] = (b"", ())
         self._loaded_at = float("-inf")
+        self._reloading = asyncio.Lock()
 
     def _reload(self) -> None:
         try:
@@ -92,13 +95,22 @@ class KeyIndex:
     def known_connection(self, connection_id: int) -> bool:
         return any(cid == connection_id for _, cid in self._state[1])
 
+    def _older_than(self, seconds: float) -> bool:
+        return time.monotonic() - self._loaded_at > seconds
+
+    async def _reload_if_older_than(self, seconds: float) -> None:
+        """Reload in a worker thread, unless another request did while this one waited its turn."""
+        async with self._reloading:
+            if self._older_than(seconds):
+                await anyio.to_thread.run_sync(self._reload)
+
     async def connection_for(self, api_key: str) -> int | None:
-        """In memory, except for a reload (in a worker thread) when stale or on a miss."""
-        if time.monotonic() - self._loaded_at > self._refresh_seconds:
-            await anyio.to_thread.run_sync(self._reload)
+        """In memory, except for a reload when stale or on a miss."""
+        if self._older_than(self._refresh_seconds):
+            await self._reload_if_older_than(self._refresh_seconds)
         found = self._lookup(api_key)
-        if found is None and time.monotonic() - self._loaded_at > self._miss_reload_seconds:
-            await anyio.to_thread.run_sync(self._reload)
+        if found is None and self._older_than(self._miss_reload_seconds):
+            await self._reload_if_older_than(self._miss_reload_seconds)
             found = self._lookup(api_key)
         return found
 

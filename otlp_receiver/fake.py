@@ -35,7 +35,8 @@ def _ns(moment: dt.datetime) -> int:
     return int(moment.timestamp() * 1e9)
 
 
-def _resource(day: DeveloperDay, install_id: str) -> dict[str, str]:
+def day_resource(day: DeveloperDay, install_id: str) -> dict[str, str]:
+    """The resource attributes an agent of this install sends with the day."""
     os_type, _, os_version = (day.os_info or "").partition(" ")
     return {
         c.RES_SERVICE_NAME: c.SERVICE_NAME,
@@ -97,7 +98,7 @@ def otlp_requests(days: Sequence[FakeDay], installs: Sequence[FakeInstall]) -> l
             chunk = install_days[start : start + _DAYS_PER_REQUEST]
             request = ExportLogsServiceRequest()
             resource_logs = request.resource_logs.add()
-            resource_logs.resource.attributes.extend(to_key_values(_resource(chunk[-1].row, install_id)))
+            resource_logs.resource.attributes.extend(to_key_values(day_resource(chunk[-1].row, install_id)))
             resource_logs.scope_logs.add().log_records.extend(summary_record(day) for day in chunk)
             requests.append(request.SerializeToString())
     if installs:

@@ -51,9 +51,19 @@ def run(settings: ReceiverSettings, *, log_level: str = "info") -> int:
         timeout_graceful_shutdown=10,
     )
     safe_url = sa.engine.make_url(settings.db_url).render_as_string(hide_password=True)
-    log.info("devtel-receiver on http://%s:%d (database: %s)", settings.host, settings.port, safe_url)
+    # uvicorn picks uvloop and httptools when they are installed (the receiver extra has them),
+    # but only for a loop it makes itself: asyncio.run() would quietly keep the slower default.
+    loop_factory = config.get_loop_factory() or asyncio.new_event_loop
+    log.info(
+        "devtel-receiver on http://%s:%d (database: %s; event loop: %s)",
+        settings.host,
+        settings.port,
+        safe_url,
+        loop_factory.__module__.partition(".")[0],
+    )
     try:
-        asyncio.run(_Server(config).serve())
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(_Server(config).serve())
     finally:
         self_telemetry.shutdown()
     return 0

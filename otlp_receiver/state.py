@@ -51,7 +51,8 @@ class ReceiverState:
     def __post_init__(self) -> None:
         sqlite = self.engine.dialect.name == "sqlite"
         # Legacy rows are plain upserts: on MySQL two workers overlap one commit with the next
-        # batch. Snapshots rebuild rows from what is stored, so one worker keeps them in order.
+        # batch. Snapshots rebuild rows from what is stored, so one worker keeps them in order
+        # (a second one measured within noise and brought deadlocks: docs/scaling.md).
         self.legacy_writer = self._writer("legacy", upsert_days_in, workers=1 if sqlite else 2)
         time_saved = TimeSaved(self.settings.ai_seconds_per_line)
         self.snapshot_writer = self._writer(

@@ -76,10 +76,12 @@ def start_receiver(
     extra_env: dict[str, str] | None = None,
     port: int | None = None,
     extra_args: tuple[str, ...] = (),
+    source: Path = ROOT,
 ) -> RunningReceiver:
     """Start `devtel-receiver serve` and wait until /healthz answers.
 
     ``port`` restarts a receiver where its clients expect it; the log is appended to, not replaced.
+    ``source`` is the tree whose receiver runs (the benchmarks compare against an older one).
     """
     port = port or free_port()
     log_path = log_dir / f"receiver-{port}.log"
@@ -99,7 +101,7 @@ def start_receiver(
                 str(grpc_port),
                 *extra_args,
             ],
-            cwd=ROOT,
+            cwd=source,
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
