@@ -1,0 +1,35 @@
+# devtel shell hook for zsh: eval "$(devtel-agent hook zsh)" in ~/.zshrc.
+# Each interactive command appends one line to $DEVTEL_HOME/shell.spool with builtins only:
+#   1 <TAB> zsh <TAB> start <TAB> end <TAB> exit status <TAB> directory <TAB> command line
+# preexec notes the start, precmd writes. No fork, no subshell, no network; with DEVTEL_HOME
+# missing or read-only it writes nothing. zsh only runs these hooks for interactive command
+# lines, so completion functions and prompt code are never seen.
+
+zmodload zsh/datetime 2>/dev/null  # $EPOCHREALTIME; a module load, not a process
+autoload -Uz add-zsh-hook
+
+__devtel_preexec() {
+    __devtel_start=${EPOCHREALTIME-}
+    __devtel_dir=$PWD
+    __devtel_cmd=${1[1,4096]}
+}
+
+__devtel_precmd() {
+    local __devtel_status=$? __devtel_end=${EPOCHREALTIME-}
+    if [[ -n ${__devtel_start-} ]]; then
+        local __devtel_file=${DEVTEL_HOME:-${HOME-}/.local/state/devtel}/shell.spool
+        if [[ -w ${__devtel_file:h} ]]; then
+            builtin printf '1\tzsh\t%s\t%s\t%s\t%s\t%s\n' "$__devtel_start" "$__devtel_end" \
+                "$__devtel_status" "${__devtel_dir//[$'\t\n']/ }" "${__devtel_cmd//[$'\t\n']/ }" \
+                2>/dev/null >>|"$__devtel_file"
+        fi
+        __devtel_start= __devtel_dir= __devtel_cmd=
+    fi
+    return $__devtel_status
+}
+
+# add-zsh-hook adds each function once, so a second eval changes nothing. precmd goes first,
+# while $? is still the command's status.
+add-zsh-hook preexec __devtel_preexec
+add-zsh-hook precmd __devtel_precmd
+precmd_functions=(__devtel_precmd ${precmd_functions:#__devtel_precmd})
