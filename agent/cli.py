@@ -141,6 +141,13 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hook(args: argparse.Namespace) -> int:
+    from agent.shell.hooks import hook_script
+
+    print(hook_script(args.shell), end="")
+    return 0
+
+
 def _no_args(parser: argparse.ArgumentParser) -> None:
     """This subcommand takes no options."""
 
@@ -180,6 +187,12 @@ COMMANDS: list[
         "send everything queued now, ignoring backoff",
         lambda p: p.add_argument("--timeout", type=float, default=FLUSH_TIMEOUT, help="seconds (default 30)"),
         cmd_flush,
+    ),
+    (
+        "hook",
+        "print the shell hook: eval \"$(devtel-agent hook bash)\"; fish: devtel-agent hook fish | source",
+        lambda p: p.add_argument("shell", choices=("bash", "zsh", "fish")),
+        cmd_hook,
     ),
     ("install", "install and start the user service (systemd or launchd)", _no_args, cmd_install),
     ("uninstall", "stop and remove the user service", _no_args, cmd_uninstall),

@@ -50,6 +50,8 @@ _SCHEMA: dict[tuple[str, str], tuple[type | tuple[type, ...], tuple[str, ...] | 
     ("collectors", "gap_minutes"): (int, None),
     ("collectors", "max_files_per_repository"): (int, None),
     ("collectors", "tools"): (dict, None),
+    ("shell", "enabled"): (bool, None),
+    ("shell", "rules"): (dict, None),
 }
 _SINK_KEYS: dict[str, tuple[type | tuple[type, ...], tuple[str, ...] | None]] = {
     "type": (str, SINK_TYPES),
@@ -111,6 +113,7 @@ class Settings:
     resource_attributes: Mapping[str, str] = field(default_factory=dict)
     kill_switch: str | None = None
     collectors: Mapping[str, Any] = field(default_factory=dict)  # the validated [collectors] table
+    shell: Mapping[str, Any] = field(default_factory=dict)  # the validated [shell] table
 
 
 def _line_of(text: str, table: str, key: str) -> int | None:
@@ -434,4 +437,5 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         resource_attributes=resource,
         kill_switch=E.kill_switch(env),
         collectors=data.get("collectors", {}),
+        shell=data.get("shell", {}),
     )

@@ -1,0 +1,147 @@
+"""Reading the hooks' spool file: incrementally, exactly once, and whatever it holds.
+
+The hooks append ``1<TAB>shell<TAB>start<TAB>end<TAB>status<TAB>directory<TAB>command`` lines
+to ``$DEVTEL_HOME/shell.spool``. Each pass reads what is new and renames the file aside
+(``shell.spool.1``), so raw command lines stay on disk for at most two passes; a shell that
+appends while the file is renamed still writes into the renamed file, which the next pass
+finishes and deletes. Offsets are kept per file identity (device, inode) in the same SQLite
+transaction as the records read, so a crash between the two can neither lose nor repeat one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Final, Protocol
+
+SPOOL_FILE: Final = "shell.spool"
+ROTATED_FILE: Final = "shell.spool.1"
+FORMAT_VERSION: Final = "1"
+SHELLS: Final = ("bash", "zsh", "fish")
+MAX_LINE_BYTES: Final = 64 * 1024  # the hooks cut commands at 4 KiB; anything longer is not theirs
+MAX_DURATION_S: Final = 7 * 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolRecord:
+    """One command as a hook wrote it. Holds the raw line: classify it and let it go."""
+
+    shell: str
+    start: float
+    end: float
+    status: int
+    directory: str
+    command: str
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+def parse_line(raw: bytes) -> SpoolRecord | None:
+    """The record on one line, or None for anything a hook did not write."""
+    fields = raw.rstrip(b"\n").decode("utf-8", errors="replace").split("\t")
+    if len(fields) != 7 or fields[0] != FORMAT_VERSION or fields[1] not in SHELLS:
+        return None
+    try:
+        # A locale with a decimal comma shows in $EPOCHREALTIME too.
+        start, end = (float(f.replace(",", ".")) for f in fields[2:4])
+        status = int(fields[4])
+    except ValueError:
+        return None
+    if not (math.isfinite(start) and math.isfinite(end) and 0 < start <= end <= start + MAX_DURATION_S):
+        return None
+    if not 0 <= status <= 255:
+        return None
+    return SpoolRecord(fields[1], start, end, status, fields[5], fields[6])
+
+
+Identity = tuple[int, int]  # (device, inode): survives the rename, unlike the name
+
+
+class Ledger(Protocol):
+    """Where records go, with the offset reached, in one transaction (``agent.shell.store``)."""
+
+    def offset(self, identity: Identity) -> int: ...
+
+    def commit(self, records: list[SpoolRecord], identity: Identity, offset: int) -> None: ...
+
+    def keep_offsets(self, identities: list[Identity]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PassResult:
+    records: int = 0
+    malformed: int = 0
+
+
+def drain(home: Path, ledger: Ledger) -> PassResult:
+    """One pass: finish the rotated file, read the live one, rotate it. Missing files are fine."""
+    rotated, live = home / ROTATED_FILE, home / SPOOL_FILE
+    total = PassResult()
+    if rotated.exists():
+        total = _add(total, _read(rotated, ledger, final=True))
+        rotated.unlink(missing_ok=True)
+    if live.exists():
+        total = _add(total, _read(live, ledger, final=False))
+        if live.stat().st_size:
+            os.replace(live, rotated)  # the offset moves with the inode
+    ledger.keep_offsets([_identity(p) for p in (rotated, live) if p.exists()])
+    return total
+
+
+def _add(a: PassResult, b: PassResult) -> PassResult:
+    return PassResult(a.records + b.records, a.malformed + b.malformed)
+
+
+def _identity(path: Path) -> Identity:
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino
+
+
+def _read(path: Path, ledger: Ledger, *, final: bool) -> PassResult:
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return PassResult()
+    with handle:
+        stat = os.fstat(handle.fileno())
+        identity = (stat.st_dev, stat.st_ino)
+        offset = ledger.offset(identity)
+        if offset > stat.st_size:  # truncated or replaced in place: start over
+            offset = 0
+        handle.seek(offset)
+        records, malformed = [], 0
+        for line, end in _lines(handle, final=final):
+            record = parse_line(line) if line is not None else None
+            if record is None:
+                malformed += 1
+            else:
+                records.append(record)
+            offset = end
+        ledger.commit(records, identity, offset)
+    return PassResult(len(records), malformed)
+
+
+def _lines(handle: BinaryIO, *, final: bool) -> Iterator[tuple[bytes | None, int]]:
+    """(line, offset after it); None for an oversized line. A last line without its newline
+    may still be being written: it is left for later, unless this is the file's last read."""
+    while True:
+        line = handle.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        if line.endswith(b"\n"):
+            yield line, handle.tell()
+        elif len(line) > MAX_LINE_BYTES:
+            while line and not line.endswith(b"\n"):
+                line = handle.readline(MAX_LINE_BYTES)
+            if not line and not final:
+                return
+            yield None, handle.tell()
+        else:
+            if final:
+                yield None, handle.tell()
+            return
