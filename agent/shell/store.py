@@ -72,9 +72,7 @@ class CommandStore:
                         for c in commands
                     ],
                 )
-                self._db.execute(
-                    "INSERT OR REPLACE INTO spool_offsets VALUES (?, ?, ?)", (*identity, offset)
-                )
+                self._db.execute("INSERT OR REPLACE INTO spool_offsets VALUES (?, ?, ?)", (*identity, offset))
                 self._db.execute("DELETE FROM commands WHERE ended_at < ?", (time.time() - RETENTION_S,))
         except sqlite3.Error as exc:
             raise StateError(f"cannot write the command store {self.path}: {exc}") from exc

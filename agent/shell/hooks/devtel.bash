@@ -28,9 +28,10 @@ __devtel_precmd() {
     __devtel_armed=
     if [[ -n ${__devtel_start-} ]]; then
         local __devtel_file=${DEVTEL_HOME:-${HOME-}/.local/state/devtel}/shell.spool
-        if [[ -w ${__devtel_file%/*} ]]; then
-            printf '1\tbash\t%s\t%s\t%s\t%s\t%s\n' "$__devtel_start" "$__devtel_end" "$__devtel_status" \
-                "${__devtel_dir//[$'\t\n']/ }" "${__devtel_cmd//[$'\t\n']/ }" 2>/dev/null >>"$__devtel_file"
+        if [[ -d ${__devtel_file%/*} && -w ${__devtel_file%/*} ]]; then
+            # The group's stderr is /dev/null before the append can fail (a full disk, say).
+            { printf '1\tbash\t%s\t%s\t%s\t%s\t%s\n' "$__devtel_start" "$__devtel_end" "$__devtel_status" \
+                "${__devtel_dir//[$'\t\n']/ }" "${__devtel_cmd//[$'\t\n']/ }" >>"$__devtel_file"; } 2>/dev/null
         fi
         __devtel_start= __devtel_cmd= __devtel_dir=
     fi

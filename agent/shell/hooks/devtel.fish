@@ -18,7 +18,7 @@ function __devtel_postexec --on-event fish_postexec
     if set -q DEVTEL_HOME[1]; and test -n "$DEVTEL_HOME"
         set devtel_home $DEVTEL_HOME
     end
-    test -w $devtel_home; or return $devtel_status
+    test -d $devtel_home -a -w $devtel_home; or return $devtel_status
     # fish has no builtin clock: the mtime of a one-byte file written now is the time (1 s).
     echo >$devtel_home/shell.clock 2>/dev/null; or return $devtel_status
     set -l devtel_end (path mtime -- $devtel_home/shell.clock)

@@ -18,10 +18,11 @@ __devtel_precmd() {
     local __devtel_status=$? __devtel_end=${EPOCHREALTIME-}
     if [[ -n ${__devtel_start-} ]]; then
         local __devtel_file=${DEVTEL_HOME:-${HOME-}/.local/state/devtel}/shell.spool
-        if [[ -w ${__devtel_file:h} ]]; then
-            builtin printf '1\tzsh\t%s\t%s\t%s\t%s\t%s\n' "$__devtel_start" "$__devtel_end" \
+        if [[ -d ${__devtel_file:h} && -w ${__devtel_file:h} ]]; then
+            # The group's stderr is /dev/null before the append can fail (a full disk, say).
+            { builtin printf '1\tzsh\t%s\t%s\t%s\t%s\t%s\n' "$__devtel_start" "$__devtel_end" \
                 "$__devtel_status" "${__devtel_dir//[$'\t\n']/ }" "${__devtel_cmd//[$'\t\n']/ }" \
-                2>/dev/null >>|"$__devtel_file"
+                >>|"$__devtel_file" } 2>/dev/null
         fi
         __devtel_start= __devtel_dir= __devtel_cmd=
     fi
