@@ -190,7 +190,7 @@ COMMANDS: list[
     ),
     (
         "hook",
-        "print the shell hook: eval \"$(devtel-agent hook bash)\"; fish: devtel-agent hook fish | source",
+        'print the shell hook: eval "$(devtel-agent hook bash)"; fish: devtel-agent hook fish | source',
         lambda p: p.add_argument("shell", choices=("bash", "zsh", "fish")),
         cmd_hook,
     ),

@@ -67,9 +67,14 @@ DEFAULT_RULES: Final[Mapping[str, str]] = {
 # The first category wins in a chain: `npm ci && npm test` is a test run.
 PRIORITY: Final = ("test", "build", "install", "vcs", "other")
 
-# Prefixes that run the rest of the line as a command of its own.
-_WRAPPERS: Final = frozenset({"sudo", "doas", "env", "time", "nice", "nohup", "command", "exec", "builtin"})
-_WRAPPER_OPTIONS_WITH_VALUE: Final = frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-U", "-r", "-t", "-n"})
+# Prefixes that run the rest of the line as a command of its own, with their options that take a value.
+_WRAPPERS: Final[Mapping[str, frozenset[str]]] = {
+    "sudo": frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-U", "-r", "-t"}),
+    "doas": frozenset({"-u", "-C"}),
+    "env": frozenset({"-u", "-C"}),
+    "nice": frozenset({"-n"}),
+    **dict.fromkeys(("time", "nohup", "command", "exec", "builtin"), frozenset[str]()),
+}
 _RUNNERS: Final = frozenset({"uv run", "poetry run", "pipenv run", "pnpm exec", "npm exec", "yarn exec"})
 _SCRIPT_RUNNERS: Final = frozenset({"npm run", "npm run-script", "pnpm run", "yarn run"})
 _DIRECT_RUNNERS: Final = frozenset({"npx", "pnpx", "uvx"})
@@ -156,9 +161,10 @@ def _unwrapped(words: list[str]) -> list[str]:
         if word in _KEYWORDS or _ASSIGNMENT.match(word):
             index += 1
         elif _program(word) in _WRAPPERS:
+            takes_value = _WRAPPERS[_program(word)]
             index += 1
             while index < len(words) and words[index].startswith("-"):
-                index += 2 if words[index] in _WRAPPER_OPTIONS_WITH_VALUE else 1
+                index += 2 if words[index] in takes_value else 1
         else:
             break
     return words[index:]
