@@ -43,7 +43,8 @@ class SpoolRecord:
 
 def parse_line(raw: bytes) -> SpoolRecord | None:
     """The record on one line, or None for anything a hook did not write."""
-    fields = raw.rstrip(b"\n").decode("utf-8", errors="replace").split("\t")
+    # The command comes last, so a tab inside it stays part of it.
+    fields = raw.rstrip(b"\n").decode("utf-8", errors="replace").split("\t", 6)
     if len(fields) != 7 or fields[0] != FORMAT_VERSION or fields[1] not in SHELLS:
         return None
     try:

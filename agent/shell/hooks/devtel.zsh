@@ -17,12 +17,15 @@ __devtel_preexec() {
 __devtel_precmd() {
     local __devtel_status=$? __devtel_end=${EPOCHREALTIME-}
     if [[ -n ${__devtel_start-} ]]; then
-        local __devtel_file=${DEVTEL_HOME:-${HOME-}/.local/state/devtel}/shell.spool
-        if [[ -d ${__devtel_file:h} && -w ${__devtel_file:h} ]]; then
-            # The group's stderr is /dev/null before the append can fail (a full disk, say).
-            { builtin printf '1\tzsh\t%s\t%s\t%s\t%s\t%s\n' "$__devtel_start" "$__devtel_end" \
-                "$__devtel_status" "${__devtel_dir//[$'\t\n']/ }" "${__devtel_cmd//[$'\t\n']/ }" \
-                >>|"$__devtel_file" } 2>/dev/null
+        local __devtel_home=${DEVTEL_HOME:-${HOME-}/.local/state/devtel}
+        if [[ $__devtel_cmd$__devtel_dir == *$'\n'* ]]; then  # one record, one line
+            __devtel_cmd=${__devtel_cmd//$'\n'/ } __devtel_dir=${__devtel_dir//$'\n'/ }
+        fi
+        # Tested rather than silenced: zsh reports a failed redirection whatever 2> says, and
+        # a test costs less than opening /dev/null.
+        if [[ -d $__devtel_home && -w $__devtel_home ]]; then
+            builtin printf '1\tzsh\t%s\t%s\t%s\t%s\t%s\n' "$__devtel_start" "$__devtel_end" \
+                "$__devtel_status" "$__devtel_dir" "$__devtel_cmd" >>|"$__devtel_home/shell.spool"
         fi
         __devtel_start= __devtel_dir= __devtel_cmd=
     fi
