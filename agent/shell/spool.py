@@ -1,11 +1,14 @@
-"""Reading the hooks' spool file: incrementally, exactly once, and whatever it holds.
+"""The hooks' spool file: made by the agent, read incrementally, exactly once, whatever it holds.
 
 The hooks append ``1<TAB>shell<TAB>start<TAB>end<TAB>status<TAB>directory<TAB>command`` lines
-to ``$DEVTEL_HOME/shell.spool``. Each pass reads what is new and renames the file aside
-(``shell.spool.1``), so raw command lines stay on disk for at most two passes; a shell that
-appends while the file is renamed still writes into the renamed file, which the next pass
-finishes and deletes. Offsets are kept per file identity (device, inode) in the same SQLite
-transaction as the records read, so a crash between the two can neither lose nor repeat one.
+to ``$DEVTEL_HOME/shell.spool``, but only to a spool that exists and is writable: one access
+check is their whole guard, so the agent makes the file (mode 0600: it holds raw command
+lines) and keeps it in place. Each pass reads what is new and rotates the file: the spool is
+linked as ``shell.spool.1`` and a fresh empty one replaces it in one rename, so a shell never
+finds it missing, and one that appended during the swap wrote into ``shell.spool.1``, which the
+next pass finishes and deletes. Raw command lines stay on disk for at most two passes.
+Offsets are kept per file identity (device, inode) in the same SQLite transaction as the
+records read, so a crash between the two can neither lose nor repeat one.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import BinaryIO, Final, Protocol
 
 SPOOL_FILE: Final = "shell.spool"
 ROTATED_FILE: Final = "shell.spool.1"
+FRESH_FILE: Final = "shell.spool.new"
 FORMAT_VERSION: Final = "1"
 SHELLS: Final = ("bash", "zsh", "fish")
 MAX_LINE_BYTES: Final = 64 * 1024  # the hooks cut commands at 4 KiB; anything longer is not theirs
@@ -79,6 +83,30 @@ class PassResult:
     malformed: int = 0
 
 
+def _create(path: Path) -> None:
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+
+
+def ensure_spool(home: Path) -> None:
+    """DEVTEL_HOME and an empty spool in it, so the hooks start recording."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not (home / SPOOL_FILE).exists():
+        _create(home / SPOOL_FILE)
+
+
+def _rotate(home: Path) -> None:
+    live, rotated, fresh = home / SPOOL_FILE, home / ROTATED_FILE, home / FRESH_FILE
+    _create(fresh)
+    try:
+        os.link(live, rotated)  # the offset moves with the inode
+    except FileExistsError:
+        fresh.unlink()
+        return
+    except OSError:  # a file system without hard links: a moment without a spool
+        os.replace(live, rotated)
+    os.replace(fresh, live)
+
+
 def drain(home: Path, ledger: Ledger) -> PassResult:
     """One pass: finish the rotated file, read the live one, rotate it. Missing files are fine."""
     rotated, live = home / ROTATED_FILE, home / SPOOL_FILE
@@ -89,7 +117,9 @@ def drain(home: Path, ledger: Ledger) -> PassResult:
     if live.exists():
         total = _add(total, _read(live, ledger, final=False))
         if live.stat().st_size:
-            os.replace(live, rotated)  # the offset moves with the inode
+            _rotate(home)
+    elif home.is_dir():
+        ensure_spool(home)
     ledger.keep_offsets([_identity(p) for p in (rotated, live) if p.exists()])
     return total
 

@@ -3,7 +3,8 @@
 #   1 <TAB> bash <TAB> start <TAB> end <TAB> exit status <TAB> directory <TAB> simple commands run
 # PS0 notes the start of every command line (even one the DEBUG trap never sees, such as a
 # subshell); the DEBUG trap notes each simple command the line runs; PROMPT_COMMAND writes.
-# No fork, no subshell, no network; with DEVTEL_HOME missing or read-only it writes nothing.
+# No fork, no subshell, no network. It appends only to a spool the agent made (devtel-agent
+# hook makes it): with DEVTEL_HOME missing or read-only it writes nothing, and says nothing.
 
 # First entry of PROMPT_COMMAND: $? is still the command's status here. The status is
 # handed on, so later entries and PS1 see it too.
@@ -13,10 +14,13 @@ __devtel_precmd() {
         if [[ $__devtel_cmd$__devtel_dir == *$'\n'* ]]; then  # one record, one line
             __devtel_cmd=${__devtel_cmd//$'\n'/ } __devtel_dir=${__devtel_dir//$'\n'/ }
         fi
-        # stderr goes to /dev/null before the append is tried: a missing or read-only
-        # DEVTEL_HOME, or a full disk, costs the developer nothing, not even a message.
-        printf '1\tbash\t%s\t%s\t%s\t%s\t%s\n' "$__devtel_start" "$__devtel_end" "$__devtel_status" \
-            "$__devtel_dir" "$__devtel_cmd" 2>/dev/null >>"${DEVTEL_HOME:-${HOME-}/.local/state/devtel}/shell.spool"
+        # Only into a spool the agent made: one access check, no /dev/null, no message when
+        # DEVTEL_HOME is missing or read-only.
+        local __devtel_spool=${DEVTEL_HOME:-${HOME-}/.local/state/devtel}/shell.spool
+        if [[ -w $__devtel_spool ]]; then
+            printf '1\tbash\t%s\t%s\t%s\t%s\t%s\n' "$__devtel_start" "$__devtel_end" "$__devtel_status" \
+                "$__devtel_dir" "$__devtel_cmd" >>"$__devtel_spool"
+        fi
         __devtel_start= __devtel_cmd= __devtel_dir=
     fi
     return "$__devtel_status"

@@ -1,7 +1,8 @@
 # devtel shell hook for fish: devtel-agent hook fish | source, in ~/.config/fish/config.fish.
 # Each interactive command appends one line to $DEVTEL_HOME/shell.spool with builtins only:
 #   1 <TAB> fish <TAB> start <TAB> end <TAB> exit status <TAB> directory <TAB> command line
-# No fork, no subshell, no network; with DEVTEL_HOME missing or read-only it writes nothing.
+# No fork, no subshell, no network. It appends only to a spool the agent made (devtel-agent
+# hook makes it): with DEVTEL_HOME missing or read-only it writes nothing, and says nothing.
 # Redefining these functions replaces their handlers, so sourcing twice records once.
 
 function __devtel_preexec --on-event fish_preexec
@@ -18,7 +19,7 @@ function __devtel_postexec --on-event fish_postexec
     if set -q DEVTEL_HOME[1]; and test -n "$DEVTEL_HOME"
         set devtel_home $DEVTEL_HOME
     end
-    test -d $devtel_home -a -w $devtel_home; or return $devtel_status
+    test -w $devtel_home/shell.spool; or return $devtel_status  # only into a spool the agent made
     # fish has no builtin clock: the mtime of a one-byte file written now is the time (1 s).
     echo >$devtel_home/shell.clock 2>/dev/null; or return $devtel_status
     set -l devtel_end (path mtime -- $devtel_home/shell.clock)

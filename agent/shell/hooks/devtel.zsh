@@ -1,8 +1,9 @@
 # devtel shell hook for zsh: eval "$(devtel-agent hook zsh)" in ~/.zshrc.
 # Each interactive command appends one line to $DEVTEL_HOME/shell.spool with builtins only:
 #   1 <TAB> zsh <TAB> start <TAB> end <TAB> exit status <TAB> directory <TAB> command line
-# preexec notes the start, precmd writes. No fork, no subshell, no network; with DEVTEL_HOME
-# missing or read-only it writes nothing. zsh only runs these hooks for interactive command
+# preexec notes the start, precmd writes. No fork, no subshell, no network. It appends only to
+# a spool the agent made (devtel-agent hook makes it): with DEVTEL_HOME missing or read-only it
+# writes nothing, and says nothing. zsh only runs these hooks for interactive command
 # lines, so completion functions and prompt code are never seen.
 
 zmodload zsh/datetime 2>/dev/null  # $EPOCHREALTIME; a module load, not a process
@@ -17,15 +18,15 @@ __devtel_preexec() {
 __devtel_precmd() {
     local __devtel_status=$? __devtel_end=${EPOCHREALTIME-}
     if [[ -n ${__devtel_start-} ]]; then
-        local __devtel_home=${DEVTEL_HOME:-${HOME-}/.local/state/devtel}
+        local __devtel_spool=${DEVTEL_HOME:-${HOME-}/.local/state/devtel}/shell.spool
         if [[ $__devtel_cmd$__devtel_dir == *$'\n'* ]]; then  # one record, one line
             __devtel_cmd=${__devtel_cmd//$'\n'/ } __devtel_dir=${__devtel_dir//$'\n'/ }
         fi
-        # Tested rather than silenced: zsh reports a failed redirection whatever 2> says, and
-        # a test costs less than opening /dev/null.
-        if [[ -d $__devtel_home && -w $__devtel_home ]]; then
+        # Only into a spool the agent made: one access check, cheaper than silencing stderr
+        # (zsh reports a failed redirection whatever 2> says).
+        if [[ -w $__devtel_spool ]]; then
             builtin printf '1\tzsh\t%s\t%s\t%s\t%s\t%s\n' "$__devtel_start" "$__devtel_end" \
-                "$__devtel_status" "$__devtel_dir" "$__devtel_cmd" >>|"$__devtel_home/shell.spool"
+                "$__devtel_status" "$__devtel_dir" "$__devtel_cmd" >>|"$__devtel_spool"
         fi
         __devtel_start= __devtel_dir= __devtel_cmd=
     fi

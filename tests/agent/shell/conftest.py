@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.shell.spool import SPOOL_FILE, SpoolRecord, parse_line
+from agent.shell.spool import SPOOL_FILE, SpoolRecord, ensure_spool, parse_line
 from tests.agent.shell.ptyshell import PtyShell, shell_env, write_rc
 
 SHELLS = ("bash", "zsh", "fish")
@@ -50,9 +50,9 @@ def start(tmp_path: Path) -> Iterator[Start]:
     ) -> PtyShell:
         home = tmp_path / "home"
         home.mkdir(exist_ok=True)
-        if devtel_home is None:
+        if devtel_home is None:  # as `devtel-agent hook` leaves it
             devtel_home = tmp_path / "devtel"
-            devtel_home.mkdir(exist_ok=True)
+            ensure_spool(devtel_home)
         argv = write_rc(shell, home, before=before, installs=installs, after=after)
         session = PtyShell(argv, shell_env(home, devtel_home), cwd or home, wrap=wrap)
         sessions.append(session)
@@ -66,5 +66,5 @@ def start(tmp_path: Path) -> Iterator[Start]:
 @pytest.fixture
 def devtel_home(tmp_path: Path) -> Path:
     path = tmp_path / "devtel"
-    path.mkdir(exist_ok=True)
+    ensure_spool(path)
     return path

@@ -17,10 +17,15 @@ PROMPT = "DEVTEL-TEST-PROMPT>"
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def hook_text(shell: str) -> str:
-    """The hook exactly as ``devtel-agent hook SHELL`` prints it."""
+def hook_text(shell: str, scratch: Path) -> str:
+    """The hook exactly as ``devtel-agent hook SHELL`` prints it (its spool made in ``scratch``)."""
     return subprocess.run(
-        [sys.executable, "-m", "agent", "hook", shell], cwd=ROOT, check=True, capture_output=True, text=True
+        [sys.executable, "-m", "agent", "hook", shell],
+        cwd=ROOT,
+        env={**os.environ, "DEVTEL_HOME": str(scratch)},
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
 
 
@@ -28,7 +33,7 @@ def write_rc(shell: str, home: Path, before: str = "", installs: int = 1, after:
     """The shell's start-up file: ``before``, the hook ``installs`` times, the prompt, ``after``.
     Returns the argv that starts the shell on it."""
     hook = home / f"hook.{shell}"
-    hook.write_text(hook_text(shell))
+    hook.write_text(hook_text(shell, home / "hook-scratch"))
     load = {"bash": f'eval "$(cat {hook})"', "zsh": f'eval "$(<{hook})"', "fish": f"source {hook}"}[shell]
     prompt = {
         "bash": f"PS1='{PROMPT} '",

@@ -195,8 +195,13 @@ def test_no_process_is_started_per_command(shell, start, devtel_home, tmp_path):
 
 
 @pytest.mark.parametrize("name", SHELLS)
-def test_devtel_agent_hook_prints_a_script_the_shell_accepts(name, capsys, tmp_path):
+def test_devtel_agent_hook_prints_a_script_the_shell_accepts_and_makes_the_spool(
+    name, capsys, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("DEVTEL_HOME", str(tmp_path / "state" / "devtel"))
     assert main(["hook", name]) == 0
+    spool = tmp_path / "state" / "devtel" / SPOOL_FILE
+    assert spool.read_bytes() == b"" and spool.stat().st_mode & 0o777 == 0o600
     printed = capsys.readouterr().out
     assert printed == hook_script(name)
     script = tmp_path / f"hook.{name}"
