@@ -7,8 +7,10 @@ Run: ``python -m pytest tests/benchmarks/test_bench_shell.py -s -m benchmark``.
 Each shell is a real interactive shell (``-i``) reading a script of ``:`` commands, so the
 prompt hooks, the DEBUG trap and PS0 run exactly as at a terminal, without the terminal's echo
 in the way. A variant's cost per command is the slope between a short and a long script (start-up
-cancels out) minus the slope without any hook; the median over interleaved rounds is reported.
-Absolute times drift on shared machines, so the figures to compare are the ratios.
+cancels out) minus the slope without any hook; the median over interleaved rounds is reported,
+as CPU time (user + system, from the shell's rusage: what the hook makes the machine do, and
+steadier on a shared machine) and as wall time. Absolute times drift on shared machines, so the
+figures to compare are the ratios.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from agent.shell.hooks import hook_script
+from agent.shell.spool import ensure_spool
 
 pytestmark = pytest.mark.benchmark
 
@@ -62,7 +65,8 @@ def _argv(shell: str, rc: Path) -> list[str]:
     return ["zsh", "-i"]
 
 
-def _time_once(shell: str, rc: Path, script: Path, home: Path) -> float:
+def _time_once(shell: str, rc: Path, script: Path, home: Path) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one shell reading ``script``."""
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(rc),
@@ -72,15 +76,13 @@ def _time_once(shell: str, rc: Path, script: Path, home: Path) -> float:
     }
     with script.open("rb") as stdin:
         started = time.perf_counter()
-        subprocess.run(
-            _argv(shell, rc),
-            stdin=stdin,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            check=False,
+        process = subprocess.Popen(
+            _argv(shell, rc), stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
         )
-        return time.perf_counter() - started
+        _, _, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = 0  # reaped above
+    return usage.ru_utime + usage.ru_stime, wall
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh"])
@@ -94,25 +96,30 @@ def test_added_time_per_command(shell: str, tmp_path: Path) -> None:
     for name, text in variants.items():
         rcs[name] = tmp_path / name.replace(" ", "-")
         homes[name] = rcs[name] / "devtel"
-        homes[name].mkdir(parents=True)
+        ensure_spool(homes[name])  # as `devtel-agent hook` leaves it
         (rcs[name] / (".bashrc" if shell == "bash" else ".zshrc")).write_text(text)
-    slopes: dict[str, list[float]] = {name: [] for name in variants}
+    slopes: dict[str, dict[str, list[float]]] = {
+        clock: {n: [] for n in variants} for clock in ("cpu", "wall")
+    }
     for _ in range(ROUNDS):
         for name in variants:  # interleaved, so drift on the machine hits every variant alike
             short = _time_once(shell, rcs[name], scripts[SHORT], homes[name])
             long = _time_once(shell, rcs[name], scripts[LONG], homes[name])
-            slopes[name].append((long - short) / (LONG - SHORT))
-    per_command = {name: statistics.median(values) for name, values in slopes.items()}
-    added = {name: (per_command[name] - per_command["none"]) * 1e6 for name in variants if name != "none"}
+            for index, clock in enumerate(("cpu", "wall")):
+                slopes[clock][name].append((long[index] - short[index]) / (LONG - SHORT))
 
     spool = homes["devtel"] / "shell.spool"
     assert len(spool.read_bytes().splitlines()) == ROUNDS * (SHORT + LONG), "the hook missed commands"
 
     version = subprocess.run([shell, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
-    print(f"\n{version}; {ROUNDS} rounds x {LONG - SHORT} commands per variant")
-    print(f"  per command without a hook: {per_command['none'] * 1e6:8.1f} us")
-    for name, value in added.items():
-        spread = [(s - n) * 1e6 for s, n in zip(slopes[name], slopes["none"], strict=True)]
-        print(f"  added by {name:<17} {value:8.1f} us   (rounds {min(spread):.1f} to {max(spread):.1f})")
-    print(f"  devtel / simplest builtin: {added['devtel'] / added['simplest builtin']:.2f}x")
-    print(f"  fork per command / devtel: {added['fork per command'] / added['devtel']:.0f}x")
+    print(f"\n{version}; {ROUNDS} rounds x {LONG - SHORT} commands per variant; medians")
+    for clock, by_variant in slopes.items():
+        base = statistics.median(by_variant["none"])
+        added = {n: (statistics.median(v) - base) * 1e6 for n, v in by_variant.items() if n != "none"}
+        print(f"  {clock} time per command without a hook: {base * 1e6:7.1f} us; added by")
+        for name, value in added.items():
+            print(f"    {name:<17} {value:8.1f} us")
+        print(
+            f"    devtel / simplest builtin: {added['devtel'] / added['simplest builtin']:.2f}x; "
+            f"fork per command / devtel: {added['fork per command'] / added['devtel']:.0f}x"
+        )

@@ -5,30 +5,25 @@
 # subshell); the DEBUG trap notes each simple command the line runs; PROMPT_COMMAND writes.
 # No fork, no subshell, no network. It appends only to a spool the agent made (devtel-agent
 # hook makes it): with DEVTEL_HOME missing or read-only it writes nothing, and says nothing.
+# DEVTEL_HOME is read once, when the hook is installed.
 
-# First entry of PROMPT_COMMAND: $? is still the command's status here. The status is
-# handed on, so later entries and PS1 see it too.
+# First entry of PROMPT_COMMAND: $? is still the command's status here, and is handed on so
+# later entries and PS1 see it too. Few statements: in bash each one costs microseconds.
+# It appends only to a spool the agent made, so one access check keeps a missing or read-only
+# DEVTEL_HOME silent (cheaper than sending stderr to /dev/null on every prompt).
 __devtel_precmd() {
-    local __devtel_status=$? __devtel_end=${EPOCHREALTIME-}
-    if [[ -n ${__devtel_start-} ]]; then
-        if [[ $__devtel_cmd$__devtel_dir == *$'\n'* ]]; then  # one record, one line
-            __devtel_cmd=${__devtel_cmd//$'\n'/ } __devtel_dir=${__devtel_dir//$'\n'/ }
-        fi
-        # Only into a spool the agent made: one access check, no /dev/null, no message when
-        # DEVTEL_HOME is missing or read-only.
-        local __devtel_spool=${DEVTEL_HOME:-${HOME-}/.local/state/devtel}/shell.spool
-        if [[ -w $__devtel_spool ]]; then
-            printf '1\tbash\t%s\t%s\t%s\t%s\t%s\n' "$__devtel_start" "$__devtel_end" "$__devtel_status" \
-                "$__devtel_dir" "$__devtel_cmd" >>"$__devtel_spool"
-        fi
-        __devtel_start= __devtel_cmd= __devtel_dir=
-    fi
+    __devtel_status=$?
+    [[ -n $__devtel_start && -w $__devtel_spool ]] &&
+        printf '1\tbash\t%s\t%s\t%s\t%s\t%s\n' "$__devtel_start" "${EPOCHREALTIME-}" "$__devtel_status" \
+            "${__devtel_dir//$'\n'/ }" "${__devtel_cmd//$'\n'/ }" >>"$__devtel_spool"
+    __devtel_start= __devtel_cmd= __devtel_dir=
     return "$__devtel_status"
 }
 
 # Install once per shell, keeping whatever PROMPT_COMMAND (string or array), PS0 and DEBUG trap
 # exist. Disarmed meanwhile: evaluated again at a prompt, the line is recorded, not this code.
 __devtel_rearm=${__devtel_start-} __devtel_start= __devtel_cmd=${__devtel_cmd-} __devtel_dir=${__devtel_dir-}
+__devtel_spool=${DEVTEL_HOME:-${HOME-}/.local/state/devtel}/shell.spool
 if [[ ${PROMPT_COMMAND[*]-} != *__devtel_precmd* ]]; then
     if [[ -n ${PROMPT_COMMAND[1]+set} ]]; then  # an array of several commands
         PROMPT_COMMAND=(__devtel_precmd "${PROMPT_COMMAND[@]}")
