@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 from agent import contract as C
 from agent import emit
 from agent.cli import main
+from agent.config import load_settings
 from agent.day import CommandRun, DayReport
-from agent.identity import Identity
+from agent.identity import Identity, resolve
 from agent.resource import base_resource
 from agent.shell import summary
+from agent.shell.spool import SPOOL_FILE, ensure_spool
+from agent.source import build_day
+from agent.store import DayStore
 from tests.agent.conftest import LOGIN
 from tests.agent.receiver import Receiver, events
 from tests.agent.shell.ptyshell import PtyShell, shell_env, write_rc
@@ -94,6 +100,23 @@ def test_a_day_without_commands_has_no_histogram_and_no_stats(env):
     names = {m.name for rm in export.metrics.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
     assert C.M_COMMAND_DURATION not in names
     assert C.BODY_COMMAND_STATS not in emit.day_summary(DayReport(date=TODAY))
+
+
+def test_commands_make_their_repository_a_project_and_their_hour_active(env, write_config, tmp_path):
+    repo = tmp_path / "elsewhere" / "beta"  # outside the roots, and no commit of ours today
+    make_repository(repo, commits=1, email="someone.else@example.com")
+    write_config(f'[collectors]\nroots = ["{tmp_path / "roots"}"]\n')
+    (tmp_path / "roots").mkdir()
+    home = Path(env["DEVTEL_HOME"])
+    ensure_spool(home)
+    end = time.time() - 1
+    (home / SPOOL_FILE).write_text(f"1\tzsh\t{end - 2}\t{end}\t0\t{repo}\tcargo test\n")
+    settings = load_settings(os.environ)
+    day = build_day(TODAY, settings, DayStore(home), resolve(settings))
+    assert [p.name for p in day.projects] == ["beta"]
+    assert day.active_hours == 1 and day.command_counts == {"test": 1}
+    assert [(c.repository, c.category, c.tool) for c in day.commands] == [("beta", "test", "cargo")]
+    assert DayStore(home).load(TODAY) == day
 
 
 SECRETS = ("hunter2-s3cret", "t0ken-s3cret", "pa55w0rd-s3cret")
