@@ -8,6 +8,7 @@ is kept in the local store, so a day can be shown and re-sent without collecting
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 from agent.collectors import CollectorError, CollectorSettings, collect_day
@@ -23,6 +24,7 @@ from agent.shell.store import CommandStore, StoredCommand
 from agent.store import DayStore
 
 STATE_FILE = "activity.db"
+log = logging.getLogger(__name__)
 
 
 def collector_settings(settings: Settings, identity: Identity) -> CollectorSettings:
@@ -70,7 +72,13 @@ def shell_commands(settings: Settings, day: LocalDay) -> list[StoredCommand]:
         raise ConfigError(f"{settings.config_path}: key 'shell.rules': {exc}") from exc
     commands = CommandStore(settings.home)
     try:
-        ingest(settings.home, commands, rules)
+        try:
+            read = ingest(settings.home, commands, rules)
+        except OSError as exc:  # an unreadable spool costs this pass's new commands, not the day
+            log.warning("shell spool: cannot read it: %s", exc)
+        else:
+            if read.malformed:
+                log.warning("shell spool: skipped %d line(s) no devtel hook wrote", read.malformed)
         return commands.between(day.start, day.end)
     finally:
         commands.close()

@@ -53,7 +53,7 @@ class _Ledger:
         if directory not in self._repositories:
             try:
                 tree = repository_of(Path(directory).resolve()) if directory.startswith("/") else None
-            except (OSError, ValueError):  # a directory name the file system cannot take
+            except (OSError, ValueError, RuntimeError):  # unreadable, a NUL byte, a symlink loop
                 tree = None
             self._repositories[directory] = str(tree) if tree else None
         return self._repositories[directory]
