@@ -198,3 +198,12 @@ def test_a_bash_session_arrives_in_the_receivers_command_stats_without_secrets(e
             assert secret.encode() not in content, f"{secret!r} found in {place}"
     for place, content in sent.items():  # paths never leave (repository paths only by policy)
         assert str(tmp_path).encode() not in content, f"a path found in {place}"
+
+
+def test_a_spool_that_cannot_be_read_costs_its_commands_not_the_day(env, write_config, tmp_path, caplog):
+    write_config(f'[collectors]\nroots = ["{tmp_path}"]\ndepth = 1\n')
+    home = Path(env["DEVTEL_HOME"])
+    (home / SPOOL_FILE).mkdir(parents=True)  # not a file at all
+    settings = load_settings(os.environ)
+    day = build_day(TODAY, settings, DayStore(home), resolve(settings))
+    assert day.commands == [] and "shell spool: cannot read it" in caplog.text
