@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from agent import contract as C
 from agent import emit
 from agent.cli import main
@@ -122,7 +124,10 @@ def test_commands_make_their_repository_a_project_and_their_hour_active(env, wri
 SECRETS = ("hunter2-s3cret", "t0ken-s3cret", "pa55w0rd-s3cret")
 
 
-def test_a_bash_session_arrives_in_the_receivers_command_stats_without_secrets(env, write_config, tmp_path):
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_a_shell_session_arrives_in_the_receivers_command_stats_without_secrets(
+    shell, env, write_config, tmp_path
+):
     repo = tmp_path / "src" / "alpha"
     make_repository(repo, commits=1)
     workdir = repo / "pkg"  # commands run inside the repository, not at its root
@@ -130,10 +135,10 @@ def test_a_bash_session_arrives_in_the_receivers_command_stats_without_secrets(e
     (workdir / "test_ok.py").write_text("def test_ok():\n    assert True\n")
     (workdir / "test_bad.py").write_text("def test_bad():\n    assert False\n")
     devtel_home = Path(env["DEVTEL_HOME"])
-    assert main(["hook", "bash"]) == 0  # makes the spool, as at a shell's start
+    assert main(["hook", shell]) == 0  # makes the spool, as at a shell's start
     home = tmp_path / "home"
     home.mkdir()
-    session = PtyShell(write_rc("bash", home), shell_env(home, devtel_home), workdir)
+    session = PtyShell(write_rc(shell, home), shell_env(home, devtel_home), workdir)
     pytest_cmd = f"{sys.executable} -m pytest -q -p no:cacheprovider"
     for line in (
         f"{pytest_cmd} test_ok.py",
@@ -144,6 +149,7 @@ def test_a_bash_session_arrives_in_the_receivers_command_stats_without_secrets(e
         f"true https://user:{SECRETS[2]}@example.invalid/x",
         "cd /",
         "false",
+        "true",
     ):
         session.run(line, timeout=60)
     session.close()
@@ -177,14 +183,16 @@ def test_a_bash_session_arrives_in_the_receivers_command_stats_without_secrets(e
             "SELECT development_activity FROM _tool_developer_metrics WHERE developer_id = ? AND date = ?",
             (LOGIN, TODAY.isoformat()),
         ).fetchone()[0]
+    outside = 3 if shell == "fish" else 2  # fish's postexec also sees the closing `exit`
     assert [r[:5] for r in rows] == [
         ("", "other", "", "failure", 1),  # `false` ran outside any repository
+        ("", "other", "", "success", outside - 1),
         ("alpha", "other", "", "success", 4),
         ("alpha", "test", "pytest", "failure", 1),
         ("alpha", "test", "pytest", "success", 1),
         ("alpha", "vcs", "git", "success", 1),
     ], receiver.log()[-2000:]
-    assert all(r[5] > 0 for r in rows)
+    assert all(r[5] > 0.05 for r in rows if r[2] == "pytest")  # a Python start-up at least
     assert json.loads(development)["test_runs_detected"] == 2
 
     sent = [(name, attrs) for name, _, attrs in events(wire.ok(), C.E_COMMAND)]
