@@ -1,6 +1,6 @@
 """The hooks' spool file: made by the agent, read incrementally, exactly once, whatever it holds.
 
-The hooks append ``1<TAB>shell<TAB>start<TAB>end<TAB>status<TAB>directory<TAB>command`` lines
+The hooks append ``1<TAB>shell<TAB>pid<TAB>start<TAB>end<TAB>status<TAB>directory<TAB>command`` lines
 to ``$DEVTEL_HOME/shell.spool``, but only to a spool that exists and is writable: one access
 check is their whole guard, so the agent makes the file (mode 0600: it holds raw command
 lines) and keeps it in place. Each pass reads what is new and rotates the file: the spool is
@@ -34,6 +34,7 @@ class SpoolRecord:
     """One command as a hook wrote it. Holds the raw line: classify it and let it go."""
 
     shell: str
+    shell_pid: int  # ties the command to the process-tree samples of its shell
     start: float
     end: float
     status: int
@@ -48,20 +49,21 @@ class SpoolRecord:
 def parse_line(raw: bytes) -> SpoolRecord | None:
     """The record on one line, or None for anything a hook did not write."""
     # The command comes last, so a tab inside it stays part of it.
-    fields = raw.rstrip(b"\n").decode("utf-8", errors="replace").split("\t", 6)
-    if len(fields) != 7 or fields[0] != FORMAT_VERSION or fields[1] not in SHELLS:
+    fields = raw.rstrip(b"\n").decode("utf-8", errors="replace").split("\t", 7)
+    if len(fields) != 8 or fields[0] != FORMAT_VERSION or fields[1] not in SHELLS:
         return None
     try:
         # A locale with a decimal comma shows in $EPOCHREALTIME too.
-        start, end = (float(f.replace(",", ".")) for f in fields[2:4])
-        status = int(fields[4])
+        pid = int(fields[2])
+        start, end = (float(f.replace(",", ".")) for f in fields[3:5])
+        status = int(fields[5])
     except ValueError:
         return None
     if not (math.isfinite(start) and math.isfinite(end) and 0 < start <= end <= start + MAX_DURATION_S):
         return None
-    if not 0 <= status <= 255:
+    if not 0 <= status <= 255 or pid <= 0:
         return None
-    return SpoolRecord(fields[1], start, end, status, fields[5], fields[6])
+    return SpoolRecord(fields[1], pid, start, end, status, fields[6], fields[7])
 
 
 Identity = tuple[int, int]  # (device, inode): survives the rename, unlike the name

@@ -1,6 +1,6 @@
 # devtel shell hook for bash (5.0 or later): eval "$(devtel-agent hook bash)" at the end of ~/.bashrc.
 # Each interactive command appends one line to $DEVTEL_HOME/shell.spool with builtins only:
-#   1 <TAB> bash <TAB> start <TAB> end <TAB> exit status <TAB> directory <TAB> simple commands run
+#   1 <TAB> bash <TAB> shell pid <TAB> start <TAB> end <TAB> exit status <TAB> directory <TAB> simple commands run
 # PS0 notes the start of every command line (even one the DEBUG trap never sees, such as a
 # subshell); the DEBUG trap notes each simple command the line runs; PROMPT_COMMAND writes.
 # No fork, no subshell, no network. It appends only to a spool the agent made (devtel-agent
@@ -14,7 +14,7 @@
 __devtel_precmd() {
     __devtel_status=$?
     [[ -n $__devtel_start && -w $__devtel_spool ]] &&
-        printf '1\tbash\t%s\t%s\t%s\t%s\t%s\n' "$__devtel_start" "${EPOCHREALTIME-}" "$__devtel_status" \
+        printf '1\tbash\t%s\t%s\t%s\t%s\t%s\t%s\n' "$$" "$__devtel_start" "${EPOCHREALTIME-}" "$__devtel_status" \
             "${__devtel_dir//$'\n'/ }" "${__devtel_cmd//$'\n'/ }" >>"$__devtel_spool"
     __devtel_start= __devtel_cmd= __devtel_dir=
     return "$__devtel_status"

@@ -1,6 +1,6 @@
 # devtel shell hook for zsh: eval "$(devtel-agent hook zsh)" in ~/.zshrc.
 # Each interactive command appends one line to $DEVTEL_HOME/shell.spool with builtins only:
-#   1 <TAB> zsh <TAB> start <TAB> end <TAB> exit status <TAB> directory <TAB> command line
+#   1 <TAB> zsh <TAB> shell pid <TAB> start <TAB> end <TAB> exit status <TAB> directory <TAB> command line
 # preexec notes the start, precmd writes. No fork, no subshell, no network. It appends only to
 # a spool the agent made (devtel-agent hook makes it): with DEVTEL_HOME missing or read-only it
 # writes nothing, and says nothing. DEVTEL_HOME is read once, when the hook is installed.
@@ -21,7 +21,7 @@ __devtel_preexec() {
 __devtel_precmd() {
     __devtel_status=$?
     [[ -n $__devtel_start && -w $__devtel_spool ]] &&
-        builtin printf '1\tzsh\t%s\t%s\t%s\t%s\t%s\n' "$__devtel_start" "${EPOCHREALTIME-}" "$__devtel_status" \
+        builtin printf '1\tzsh\t%s\t%s\t%s\t%s\t%s\t%s\n' "$$" "$__devtel_start" "${EPOCHREALTIME-}" "$__devtel_status" \
             "${__devtel_dir//$'\n'/ }" "${__devtel_cmd//$'\n'/ }" >>|"$__devtel_spool"
     __devtel_start= __devtel_dir= __devtel_cmd=
     return $__devtel_status

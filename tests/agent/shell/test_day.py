@@ -112,7 +112,7 @@ def test_commands_make_their_repository_a_project_and_their_hour_active(env, wri
     home = Path(env["DEVTEL_HOME"])
     ensure_spool(home)
     end = time.time() - 1
-    (home / SPOOL_FILE).write_text(f"1\tzsh\t{end - 2}\t{end}\t0\t{repo}\tcargo test\n")
+    (home / SPOOL_FILE).write_text(f"1\tzsh\t4242\t{end - 2}\t{end}\t0\t{repo}\tcargo test\n")
     settings = load_settings(os.environ)
     day = build_day(TODAY, settings, DayStore(home), resolve(settings))
     assert [p.name for p in day.projects] == ["beta"]

@@ -38,7 +38,7 @@ def test_each_command_is_one_record_with_duration_exit_code_and_directory(
     session.run("true")
     records = spool_records(devtel_home)
     assert [r.status for r in records] == [0, 1, 1, 0, 3, 130, 0, 0]
-    assert {r.shell for r in records} == {shell}
+    assert {(r.shell, r.shell_pid) for r in records} == {(shell, session.pid)}
     sleep, _, _, pipeline, _, interrupted, _, last = records
     assert 0.3 <= sleep.duration < 3
     assert 0.2 <= pipeline.duration < 3 and "sleep" in pipeline.command and "cat" in pipeline.command

@@ -18,7 +18,7 @@ T0 = float(int(time.time()) - 86400)  # inside the store's retention
 
 
 def line(n: int, command: str = "pytest -q", status: int = 0, directory: str = "/nowhere") -> bytes:
-    return f"1\tbash\t{T0 + n}\t{T0 + n + 0.5}\t{status}\t{directory}\t{command}\n".encode()
+    return f"1\tbash\t4242\t{T0 + n}\t{T0 + n + 0.5}\t{status}\t{directory}\t{command}\n".encode()
 
 
 @pytest.fixture
@@ -146,12 +146,13 @@ def test_hostile_content_is_skipped_and_the_good_lines_around_it_kept(home, stor
         home,
         line(1)
         + b"not a record\n"
-        + b"2\tbash\t1\t2\t0\t/\tls\n"  # a format this agent does not know
-        + b"1\tksh\t1\t2\t0\t/\tls\n"
-        + b"1\tbash\tnan\t2\t0\t/\tls\n"
-        + b"1\tbash\t5\t2\t0\t/\tls\n"  # ends before it starts
-        + b"1\tbash\t1\t2\t999\t/\tls\n"
-        + b"1\tbash\t"
+        + b"2\tbash\t7\t1\t2\t0\t/\tls\n"  # a format this agent does not know
+        + b"1\tksh\t7\t1\t2\t0\t/\tls\n"
+        + b"1\tbash\t7\tnan\t2\t0\t/\tls\n"
+        + b"1\tbash\t7\t5\t2\t0\t/\tls\n"  # ends before it starts
+        + b"1\tbash\t7\t1\t2\t999\t/\tls\n"
+        + b"1\tbash\t0\t1\t2\t0\t/\tls\n"  # no such shell
+        + b"1\tbash\t7\t"
         + b"9" * 400
         + b"\t2\t0\t/\tls\n"
         + b"x" * (3 * MAX_LINE_BYTES)
@@ -178,12 +179,12 @@ def test_a_spool_cut_short_underneath_the_reader_starts_over(home, store):
 
 
 def test_a_tab_inside_the_command_stays_in_the_command():
-    record = parse_line(b"1\tbash\t1790000000\t1790000001\t0\t/\tprintf 'a\tb'\n")
+    record = parse_line(b"1\tbash\t7\t1790000000\t1790000001\t0\t/\tprintf 'a\tb'\n")
     assert record is not None and record.command == "printf 'a\tb'"
 
 
 def test_a_locale_decimal_comma_is_read():
-    record = parse_line(b"1\tbash\t1790000000,25\t1790000001,75\t0\t/\tls\n")
+    record = parse_line(b"1\tbash\t7\t1790000000,25\t1790000001,75\t0\t/\tls\n")
     assert record is not None and record.duration == 1.5
 
 
