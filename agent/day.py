@@ -68,6 +68,7 @@ class CommandRun:
     category: str
     tool: str
     repository: str = ""  # the repository's name; "" outside one
+    cpu_s: float | None = None  # CPU time of its process trees, when sampled (runs past 5 s)
 
 
 @dataclass(slots=True)

@@ -47,6 +47,7 @@ class _Ledger:
             category=kind.category,
             tool=kind.tool,
             repository=self._repository(record.directory),
+            shell_pid=record.shell_pid,
         )
 
     def _repository(self, directory: str) -> str | None:

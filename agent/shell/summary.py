@@ -32,6 +32,7 @@ def runs(commands: Iterable[StoredCommand]) -> list[CommandRun]:
             category=c.category,
             tool=c.tool,
             repository=names[Path(c.repository)] if c.repository else "",
+            cpu_s=c.cpu_s,
         )
         for c in commands
     ]
@@ -51,12 +52,13 @@ def _percentile(ordered: list[float], fraction: float) -> float:
 
 def stats(commands: Iterable[CommandRun]) -> list[dict[str, Any]]:
     """The ``command_stats`` entries of the day-summary body, sorted by key."""
-    groups: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
+    groups: dict[tuple[str, str, str, str], list[CommandRun]] = defaultdict(list)
     for c in commands:
-        groups[(c.repository, c.category, c.tool, c.outcome)].append(c.duration_s)
+        groups[(c.repository, c.category, c.tool, c.outcome)].append(c)
     entries = []
-    for key, durations in sorted(groups.items()):
-        ordered = sorted(durations)
+    for key, runs_of_key in sorted(groups.items()):
+        ordered = sorted(c.duration_s for c in runs_of_key)
+        sampled = [c for c in runs_of_key if c.cpu_s is not None]
         entries.append(
             {
                 **dict(zip(C.COMMAND_STAT_KEYS, key, strict=True)),
@@ -64,9 +66,9 @@ def stats(commands: Iterable[CommandRun]) -> list[dict[str, Any]]:
                 "total_duration_s": round(sum(ordered), 6),
                 "p50_duration_s": _percentile(ordered, 0.5),
                 "p95_duration_s": _percentile(ordered, 0.95),
-                # No process-tree sampling yet: no CPU time is claimed for any wall time.
-                "cpu_time_s": 0.0,
-                "wall_time_s": 0.0,
+                # Over the sampled runs only, so wall minus CPU is time spent waiting.
+                "cpu_time_s": round(sum(c.cpu_s or 0.0 for c in sampled), 6),
+                "wall_time_s": round(sum(c.duration_s for c in sampled), 6),
             }
         )
     return entries
