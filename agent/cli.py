@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent import service
+from agent import ai_cli, service
 from agent.config import LEVELS
 from agent.errors import AgentError
 from agent.pipeline import Agent
@@ -199,6 +199,12 @@ COMMANDS: list[
         'print the shell hook: eval "$(devtel-agent hook bash)"; fish: devtel-agent hook fish | source',
         lambda p: p.add_argument("shell", choices=("bash", "zsh", "fish")),
         cmd_hook,
+    ),
+    (
+        "ai",
+        "record AI assistant use (suggestions shown and accepted, lines)",
+        ai_cli.configure,
+        ai_cli.cmd_ai,
     ),
     ("install", "install and start the user service (systemd or launchd)", _no_args, cmd_install),
     ("uninstall", "stop and remove the user service", _no_args, cmd_uninstall),

@@ -52,6 +52,9 @@ _SCHEMA: dict[tuple[str, str], tuple[type | tuple[type, ...], tuple[str, ...] | 
     ("collectors", "tools"): (dict, None),
     ("shell", "enabled"): (bool, None),
     ("shell", "rules"): (dict, None),
+    ("relay", "enabled"): (bool, None),
+    ("relay", "http_port"): (int, None),
+    ("relay", "grpc_port"): (int, None),
 }
 _SINK_KEYS: dict[str, tuple[type | tuple[type, ...], tuple[str, ...] | None]] = {
     "type": (str, SINK_TYPES),
@@ -114,6 +117,9 @@ class Settings:
     kill_switch: str | None = None
     collectors: Mapping[str, Any] = field(default_factory=dict)  # the validated [collectors] table
     shell: Mapping[str, Any] = field(default_factory=dict)  # the validated [shell] table
+    relay_enabled: bool = True  # `run` relays AI tools' OTLP from 127.0.0.1 (agent/relay.py)
+    relay_http_port: int = 4318  # the OTLP/HTTP port those tools default to; 0 turns it off
+    relay_grpc_port: int = 4317  # the OTLP/gRPC port (Gemini CLI's default); 0 turns it off
 
 
 def _line_of(text: str, table: str, key: str) -> int | None:
@@ -182,6 +188,8 @@ def _check(
         raise source.error(table, key, f"{value!r} is not one of {', '.join(choices)}")
     if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
         raise source.error(table, key, f"must not be negative, got {value!r}")
+    if key.endswith("_port") and value > 65535:
+        raise source.error(table, key, f"must be a port from 0 to 65535, got {value!r}")
 
 
 def validate(source: _Source, *, is_policy: bool) -> None:
@@ -397,6 +405,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         validate(user, is_policy=False)
     data = _merged(policy.data if policy else {}, user.data if user else {})
     ident, consent, agent, outbox = (data.get(k, {}) for k in ("identity", "consent", "agent", "outbox"))
+    relay = data.get("relay", {})
     mode = ident.get("mode", "named")
     if mode == "pseudonymous" and not ident.get("salt"):
         origin = policy if policy and "identity" in policy.data else user
@@ -438,4 +447,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         kill_switch=E.kill_switch(env),
         collectors=data.get("collectors", {}),
         shell=data.get("shell", {}),
+        relay_enabled=relay.get("enabled", defaults["relay_enabled"]),
+        relay_http_port=relay.get("http_port", defaults["relay_http_port"]),
+        relay_grpc_port=relay.get("grpc_port", defaults["relay_grpc_port"]),
     )

@@ -70,6 +70,23 @@ UNITS: Final = {
     M_COMMAND_DURATION: "s",
 }
 
+# AI assistant use recorded by devtel itself (`devtel-agent ai record`): gauges of full-day
+# totals per ATTR_DATE, ATTR_AI_TOOL, ATTR_AI_LANGUAGE and ATTR_AI_FEATURE, like the day metrics.
+M_AI_SHOWN: Final = "devtel.ai.suggestions.shown"  # unit {suggestion}
+M_AI_ACCEPTED: Final = "devtel.ai.suggestions.accepted"  # unit {suggestion}
+M_AI_LINES: Final = "devtel.ai.lines"  # unit {line}: lines of accepted suggestions
+M_AI_WAIT: Final = "devtel.ai.wait_time"  # unit s: time spent waiting for the assistant
+ATTR_AI_TOOL: Final = "devtel.ai.tool"
+ATTR_AI_LANGUAGE: Final = "devtel.ai.language"
+ATTR_AI_FEATURE: Final = "devtel.ai.feature"
+AI_FEATURES: Final = ("completion", "chat", "explain", "document", "test", "agent")
+AI_UNITS: Final = {
+    M_AI_SHOWN: "{suggestion}",
+    M_AI_ACCEPTED: "{suggestion}",
+    M_AI_LINES: "{line}",
+    M_AI_WAIT: "s",
+}
+
 # The agent's own cost, so its overhead shows on the same dashboards.
 M_AGENT_RSS: Final = "devtel.agent.memory.rss"  # unit By
 M_AGENT_CPU: Final = "devtel.agent.cpu.time"  # unit s

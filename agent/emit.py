@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult, SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import MetricReader, MetricsData
 from opentelemetry.sdk.resources import Resource
 
 from agent import contract as C
@@ -91,13 +92,33 @@ def _logs(resource: Resource, events: Iterable[tuple[str, Any, dict[str, Any]]])
     return encode_logs(capture.records)
 
 
+# The gauges' callbacks only hand back numbers computed beforehand, so a collection has nothing
+# to wait for. The SDK's default 10 s deadline would instead turn a laptop suspended (or a process
+# starved of CPU) in the middle of one into MetricsTimeoutError, which stops `devtel-agent run`.
+_NO_DEADLINE_MS = math.inf
+
+
+class _Snapshot(MetricReader):
+    """Collects once, on demand, with no deadline (see ``_NO_DEADLINE_MS``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: MetricsData | None = None
+
+    def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 0, **kwargs: Any) -> None:
+        self.data = metrics_data
+
+    def shutdown(self, timeout_millis: float = 0, **kwargs: Any) -> None:
+        """Holds nothing to release."""
+
+
 def _metrics(resource: Resource, build: Callable[[Meter], None]) -> ExportMetricsServiceRequest:
-    reader = InMemoryMetricReader()
+    reader = _Snapshot()
     provider = MeterProvider(resource=resource, metric_readers=[reader])
     build(provider.get_meter(C.INSTRUMENTATION_SCOPE))
-    data = reader.get_metrics_data()
-    provider.shutdown()
-    return encode_metrics(data)
+    reader.collect(timeout_millis=_NO_DEADLINE_MS)
+    provider.shutdown(timeout_millis=_NO_DEADLINE_MS)
+    return encode_metrics(reader.data)
 
 
 def _observe(points: Points) -> Callable[[CallbackOptions], list[Observation]]:
@@ -108,6 +129,15 @@ def _gauges(meter: Meter, series: dict[str, Points], units: dict[str, str]) -> N
     for name, points in series.items():
         if points:
             meter.create_observable_gauge(name, callbacks=[_observe(points)], unit=units.get(name, "1"))
+
+
+def gauges_export(
+    kind: str, key: str, series: dict[str, Points], units: dict[str, str], resource: Resource
+) -> Export:
+    """Detailed full-day gauges under one outbox key (the AI totals of `devtel-agent ai record`)."""
+    return Export(
+        kind, key, "detailed", metrics=_metrics(resource, lambda meter: _gauges(meter, series, units))
+    )
 
 
 def private_day(day: DayReport, allow_paths: bool) -> DayReport:

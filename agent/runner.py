@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.emit import day_key
 from agent.errors import AgentError
@@ -18,6 +18,9 @@ from agent.pipeline import Agent
 from agent.sender import run_sender
 from agent.shell.sampler import sample_until
 from agent.store import day_digest
+
+if TYPE_CHECKING:
+    from agent.relay_server import RelayServers
 
 SHUTDOWN_GRACE = 2.0  # dropping a send beats holding up a logout or a shutdown
 
@@ -76,6 +79,27 @@ def _guarded_sender(agent: Agent, index: int, stop: threading.Event, wake: threa
             stop.wait(agent.settings.poll_seconds)
 
 
+def _start_relay(agent: Agent, wakes: list[threading.Event]) -> RelayServers | None:
+    """AI tools' OTLP on 127.0.0.1, through consent and the outbox (agent/relay.py).
+
+    Imported here, after the signal handlers are in place: gRPC takes a moment to load.
+    """
+    settings = agent.settings
+    if not settings.relay_enabled:
+        return None
+    from agent.relay import Relay
+    from agent.relay_server import RelayServers
+
+    def wake_senders() -> None:
+        for wake in wakes:
+            wake.set()
+
+    servers = RelayServers(Relay(agent, wake_senders), settings.relay_http_port, settings.relay_grpc_port)
+    for listening in servers.start():
+        _log(f"relay: {listening}")
+    return servers
+
+
 def run(agent: Agent, stop: threading.Event) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -97,6 +121,7 @@ def run(agent: Agent, stop: threading.Event) -> None:
         )
     for thread in threads:
         thread.start()
+    relay = _start_relay(agent, wakes)
     rounds = Rounds()
     while not stop.is_set():
         try:
@@ -106,6 +131,8 @@ def run(agent: Agent, stop: threading.Event) -> None:
         except AgentError as exc:
             _log(f"collect: {exc}; retrying in {agent.settings.interval_seconds:g}s")
         stop.wait(agent.settings.interval_seconds)
+    if relay is not None:
+        relay.stop()
     for wake in wakes:
         wake.set()
     deadline = time.monotonic() + SHUTDOWN_GRACE

@@ -201,8 +201,9 @@ def _command_stats(
     repo: str, scale: float, profile: Profile, failing: bool, rng: random.Random
 ) -> list[dict[str, Any]]:
     stats = []
+    test_runs = profile.tests * scale * (1.5 if failing else 0.5)  # a broken suite gets re-run
     for category, tool, runs, median in (
-        ("test", _TEST_TOOL[repo], _poisson(rng, profile.tests * scale / 2), rng.uniform(4, 90)),
+        ("test", _TEST_TOOL[repo], _poisson(rng, test_runs), rng.uniform(4, 90)),
         ("build", _BUILD_TOOL[repo], _poisson(rng, profile.builds * scale / 2), rng.uniform(10, 240)),
         (
             "install",
@@ -212,7 +213,7 @@ def _command_stats(
         ),
         ("vcs", "git", _poisson(rng, 10 * scale), rng.uniform(0.05, 2)),
     ):
-        fail_rate = 0.45 if failing and category == "test" else 0.12
+        fail_rate = 0.5 if failing and category == "test" else 0.08
         failures = sum(rng.random() < fail_rate for _ in range(runs))
         interrupted = 1 if runs > 3 and rng.random() < 0.1 else 0
         for outcome, count in (

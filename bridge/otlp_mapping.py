@@ -18,6 +18,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
 from agent import contract as c
+from bridge import ai_mapping
 from bridge.command_stats import parse_command_stats
 from bridge.errors import InvalidReport
 from bridge.installs import InstallSighting, sighting_from_event
@@ -48,6 +49,7 @@ _MAX_MESSAGES = 5
 class MappingResult:
     snapshots: list[FieldSnapshot] = field(default_factory=list)
     installs: list[InstallSighting] = field(default_factory=list)
+    ai_points: list[ai_mapping.AiPoint] = field(default_factory=list)
     accepted: int = 0
     rejected: int = 0
     ignored: int = 0  # well-formed data that is not devtel's
@@ -59,8 +61,8 @@ class MappingResult:
             self.messages.append(message)
 
     @property
-    def to_store(self) -> list[FieldSnapshot | InstallSighting]:
-        return [*self.snapshots, *self.installs]
+    def to_store(self) -> list[FieldSnapshot | InstallSighting | ai_mapping.AiPoint]:
+        return [*self.snapshots, *self.installs, *self.ai_points]
 
     @property
     def not_stored(self) -> int:
@@ -196,7 +198,14 @@ def map_metrics(request: ExportMetricsServiceRequest, connection_id: int) -> Map
         resource = attributes(resource_metrics.resource.attributes)
         sender: Sender | None = None
         for scope_metrics in resource_metrics.scope_metrics:
+            ai_context: ai_mapping.MetricContext | None = None
             for metric in scope_metrics.metrics:
+                if ai_mapping.is_mapped(metric.name):
+                    ai_context = ai_context or ai_mapping.context(
+                        connection_id, resource, scope_metrics.scope.name
+                    )
+                    _map_ai_metric(result, ai_context, metric)
+                    continue
                 if metric.name not in DAY_METRICS or metric.WhichOneof("data") not in ("gauge", "sum"):
                     result.ignored += _point_count(metric)
                     continue
@@ -222,6 +231,15 @@ def map_metrics(request: ExportMetricsServiceRequest, connection_id: int) -> Map
     for (_, _, date), day in days.items():
         result.snapshots.extend(day.snapshots(connection_id, date))
     return result
+
+
+def _map_ai_metric(result: MappingResult, ai_context: ai_mapping.MetricContext, metric: Any) -> None:
+    """An AI assistant's metric (issue 6): its points go to the AI table, not the day row."""
+    points, errors = ai_mapping.metric_points(ai_context, metric)
+    result.ai_points.extend(points)
+    result.accepted += _point_count(metric) - len(errors)
+    for message in errors:
+        result.reject(1, message)
 
 
 def _summary_fields(body: Any) -> list[tuple[str, Any]]:

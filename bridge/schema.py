@@ -167,6 +167,54 @@ installs = sa.Table(
     mysql_charset="utf8mb4",
 )
 
+# devtel's own: AI assistant use per developer, day, tool, language and feature (issue 6), fed by
+# Claude Code's, Gemini CLI's and devtel's own OTLP metrics (see bridge/ai_mapping.py).
+ai_metrics = sa.Table(
+    "_tool_developer_ai_metrics",
+    metadata,
+    sa.Column("connection_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("developer_id", sa.String(255), primary_key=True),
+    sa.Column("date", sa.Date(), primary_key=True),
+    sa.Column("tool", sa.String(64), primary_key=True),
+    sa.Column("language", sa.String(64), primary_key=True),  # "unknown" when the tool does not say
+    sa.Column("feature", sa.String(32), primary_key=True),
+    *(
+        sa.Column(name, sa.Double(), nullable=False, default=0.0)
+        for name in (
+            "suggestions_shown",
+            "suggestions_accepted",
+            "lines_added",
+            "lines_removed",
+            "sessions",
+            "tokens",
+            "cost_usd",
+            "wait_s",
+            "time_saved_s",  # computed here from lines_added and wait_s, never taken from a client
+        )
+    ),
+    sa.Column("updated_at", _timestamp(), nullable=False),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+# devtel's own: the last point seen of every AI metric stream, so a replayed delta point adds
+# nothing and a cumulative point adds only its increase (bridge/ai_store.py).
+ai_points = sa.Table(
+    "_devtel_ai_points",
+    metadata,
+    sa.Column("connection_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("stream", sa.String(64), primary_key=True),  # sha256 of name, resource and attributes
+    sa.Column("start_ns", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("time_ns", sa.BigInteger(), nullable=False),
+    sa.Column("value", sa.Double(), nullable=False),
+    sa.Column("developer_id", sa.String(255), nullable=False),
+    sa.Column("date", sa.Date(), nullable=False),
+    sa.Column("updated_at", _timestamp(), nullable=False),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+sa.Index("idx__devtel_ai_points_developer", ai_points.c.connection_id, ai_points.c.developer_id)
+
 settings = sa.Table(
     "_devtel_settings",
     metadata,

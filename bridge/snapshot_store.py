@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Connection
 
+from bridge.ai_mapping import AiPoint
+from bridge.ai_store import DEFAULT_TIME_SAVED, TimeSaved, store_ai_points_in
 from bridge.command_stats import merge_command_stats, replace_day_stats_in
 from bridge.installs import InstallSighting, store_installs_in
 from bridge.schema import day_snapshots, dump_json
@@ -118,9 +120,14 @@ def store_snapshots_in(conn: Connection, snapshots: Sequence[FieldSnapshot]) -> 
     return upsert_days_in(conn, [merge_day(key, stored[key]) for key in keys])
 
 
-def store_otlp_in(conn: Connection, items: Sequence[FieldSnapshot | InstallSighting]) -> int:
-    """One batch of OTLP-derived writes, whatever mix of days and install sightings it holds."""
+def store_otlp_in(
+    conn: Connection,
+    items: Sequence[FieldSnapshot | InstallSighting | AiPoint],
+    time_saved: TimeSaved = DEFAULT_TIME_SAVED,
+) -> int:
+    """One batch of OTLP-derived writes, whatever mix of days, install sightings and AI points it holds."""
     installs = [item for item in items if isinstance(item, InstallSighting)]
     snapshots = [item for item in items if isinstance(item, FieldSnapshot)]
+    ai = [item for item in items if isinstance(item, AiPoint)]
     store_installs_in(conn, installs)
-    return store_snapshots_in(conn, snapshots)
+    return store_snapshots_in(conn, snapshots) + store_ai_points_in(conn, ai, time_saved)

@@ -23,6 +23,7 @@ PROM = {"type": "prometheus", "uid": "${prometheus}"}
 T = "_tool_developer_metrics"
 CS = "_tool_developer_command_stats"
 INST = "_devtel_installs"
+AI = "_tool_developer_ai_metrics"
 
 
 def _num(path: str, column: str = "git_activity") -> str:
@@ -451,8 +452,153 @@ def fleet() -> dict:
                      "and whether it still reports.", panels, variables, time_from="now-90d")
 
 
+# --- AI Assistant: suggestions, acceptance, lines generated, time saved (issue 6) ----------------
+
+FA = ("connection_id = ${connection_id} AND $__timeFilter(date) AND developer_id IN (${developer}) "
+      "AND tool IN (${tool}) AND language IN (${language})")
+RATE = "SUM(suggestions_accepted) / NULLIF(SUM(suggestions_shown), 0)"
+# devtel.ai.* gauges hold full-day totals, one series per devtel_date: the largest value of each
+# series in the range is that day's total, and the days add up.
+AIP = 'sum{by}(max_over_time(devtel_ai_suggestions_{what}{{devtel_ai_tool=~"${{ai_tool}}"}}[$__range]))'
+CLAUDE_DECISIONS = "claude_code_code_edit_tool_decision_count_total"
+
+
+def _ai_prom(what: str, by: str = "") -> str:
+    return AIP.format(what=what, by=f" by ({by}) " if by else " ")
+
+
+def ai_assistant() -> dict:
+    rate_steps = thresholds(("red", None), ("yellow", 0.3), ("green", 0.5))
+    table = {"showHeader": True, "cellHeight": "sm"}
+    pie = {"reduceOptions": {"calcs": ["lastNotNull"], "values": True}, "pieType": "donut",
+           "legend": {"displayMode": "table", "placement": "right"}}
+    panels = [
+        panel(1, "gauge", "Acceptance Rate",
+              "What share of the AI suggestions shown did developers accept? Below 30% for two hours fires "
+              "the low-acceptance alert.", (0, 0, 6, 6),
+              [sql(f"SELECT {RATE} AS acceptance_rate FROM {AI} WHERE {FA}")],
+              "percentunit", rate_steps, 0, {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                                             "showThresholdMarkers": True}),
+        panel(2, "stat", "Total Suggestions", "How many AI suggestions (completions, proposed edits) were shown?",
+              (6, 0, 5, 3), [sql(f"SELECT COALESCE(SUM(suggestions_shown), 0) AS suggestions FROM {AI} WHERE {FA}")],
+              "none", thresholds(("blue", None)), 0, STAT),
+        panel(3, "stat", "Active Users", "How many developers used an AI assistant in the period?",
+              (11, 0, 4, 3), [sql(f"SELECT COUNT(DISTINCT developer_id) AS active_users FROM {AI} WHERE {FA}")],
+              "none", thresholds(("red", None), ("green", 1)), 0, STAT),
+        panel(4, "stat", "Lines Generated", "How many lines did AI assistants write that developers kept?",
+              (15, 0, 4, 3), [sql(f"SELECT COALESCE(SUM(lines_added), 0) AS lines_generated FROM {AI} WHERE {FA}")],
+              "none", thresholds(("blue", None)), 0, STAT),
+        panel(5, "stat", "Time Saved",
+              "An estimate, computed by the receiver: accepted lines times the configured seconds per line "
+              "(DEVTEL_AI_SECONDS_PER_LINE, default 12), minus time spent waiting for the assistant.",
+              (19, 0, 5, 3), [sql(f"SELECT COALESCE(SUM(time_saved_s), 0) / 3600 AS hours_saved FROM {AI} WHERE {FA}")],
+              "h", thresholds(("blue", None)), 1, STAT),
+        panel(6, "stat", "Cost", "What did the assistants that report it (Claude Code) cost in the period?",
+              (6, 3, 5, 3), [sql(f"SELECT COALESCE(SUM(cost_usd), 0) AS cost_usd FROM {AI} WHERE {FA}")],
+              "currencyUSD", thresholds(("blue", None)), 2, STAT),
+        panel(7, "stat", "Tokens", "How many model tokens did the assistants use?",
+              (11, 3, 4, 3), [sql(f"SELECT COALESCE(SUM(tokens), 0) AS tokens FROM {AI} WHERE {FA}")],
+              "short", thresholds(("blue", None)), 0, STAT),
+        panel(8, "stat", "Sessions", "How many assistant sessions (Claude Code, Gemini CLI) were started?",
+              (15, 3, 4, 3), [sql(f"SELECT COALESCE(SUM(sessions), 0) AS sessions FROM {AI} WHERE {FA}")],
+              "none", thresholds(("blue", None)), 0, STAT),
+        panel(9, "stat", "Time Saved per Active User",
+              "Estimated hours saved per developer who used an assistant in the period.", (19, 3, 5, 3),
+              [sql(f"SELECT COALESCE(SUM(time_saved_s) / 3600 / NULLIF(COUNT(DISTINCT developer_id), 0), 0) "
+                   f"AS hours_per_user FROM {AI} WHERE {FA}")],
+              "h", thresholds(("blue", None)), 1, STAT),
+        panel(10, "timeseries", "Suggestions over Time by Language",
+              "Day by day, how many suggestions were shown in each language?", (0, 6, 12, 8),
+              [sql(f"SELECT $__timeGroupAlias(date, 1d), language AS metric, SUM(suggestions_shown) AS value "
+                   f"FROM {AI} WHERE {FA} GROUP BY 1, language ORDER BY 1", "time_series")],
+              "none", GREEN, 0, TS, {"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "normal"}}),
+        panel(11, "timeseries", "Acceptance Rate over Time",
+              "Day by day, what share of suggestions was accepted, per tool? Days without suggestions are gaps.",
+              (12, 6, 12, 8),
+              [sql(f"SELECT $__timeGroupAlias(date, 1d), tool AS metric, {RATE} AS value FROM {AI} WHERE {FA} "
+                   "GROUP BY 1, tool HAVING SUM(suggestions_shown) > 0 ORDER BY 1", "time_series")],
+              "percentunit", rate_steps, 0, TS,
+              {"drawStyle": "line", "lineWidth": 2, "thresholdsStyle": {"mode": "line"}}),
+        panel(12, "timeseries", "Lines Generated per Day",
+              "Day by day, how many AI-written lines were kept, and how many removed, across the team?",
+              (0, 14, 12, 8),
+              [sql(f"SELECT $__timeGroupAlias(date, 1d), SUM(lines_added) AS `Lines Added`, "
+                   f"SUM(lines_removed) AS `Lines Removed` FROM {AI} WHERE {FA} GROUP BY 1 ORDER BY 1", "time_series")],
+              "none", GREEN, 0, TS, {"drawStyle": "bars", "fillOpacity": 50}),
+        panel(13, "timeseries", "Time Saved per Day",
+              "Day by day, the estimated hours AI assistants saved the selected developers.", (12, 14, 12, 8),
+              [sql(f"SELECT $__timeGroupAlias(date, 1d), SUM(time_saved_s) / 3600 AS `Hours Saved` FROM {AI} "
+                   f"WHERE {FA} GROUP BY 1 ORDER BY 1", "time_series")],
+              "h", GREEN, 1, TS, {"drawStyle": "line", "lineWidth": 2, "fillOpacity": 20}),
+        panel(14, "piechart", "Language Distribution",
+              "In which languages are suggestions shown? Lines from tools that do not say count as unknown.",
+              (0, 22, 8, 8),
+              [sql(f"SELECT language, SUM(suggestions_shown) AS suggestions FROM {AI} WHERE {FA} "
+                   "GROUP BY language HAVING SUM(suggestions_shown) > 0 ORDER BY suggestions DESC")],
+              "none", GREEN, 0, pie),
+        panel(15, "barchart", "Feature Usage",
+              "Which features are used (completion, chat, explain, document, test, agent), counted in "
+              "developer-days?", (8, 22, 8, 8),
+              [sql(f"SELECT feature, COUNT(DISTINCT developer_id, date) AS developer_days FROM {AI} WHERE {FA} "
+                   "GROUP BY feature ORDER BY developer_days DESC")],
+              "none", GREEN, 0, BAR_H),
+        panel(16, "barchart", "Acceptance Rate by Tool",
+              "Which assistants' suggestions are accepted most often?", (16, 22, 8, 8),
+              [sql(f"SELECT tool, {RATE} AS acceptance_rate FROM {AI} WHERE {FA} GROUP BY tool "
+                   "HAVING SUM(suggestions_shown) > 0 ORDER BY acceptance_rate DESC")],
+              "percentunit", rate_steps, 0, BAR_H),
+        panel(17, "table", "Per Developer",
+              "Per developer over the period: suggestions, acceptance, lines kept and the estimated time saved.",
+              (0, 30, 24, 9),
+              [sql(f"SELECT developer_id AS developer, COUNT(DISTINCT date) AS days_used, "
+                   "SUM(suggestions_shown) AS shown, SUM(suggestions_accepted) AS accepted, "
+                   f"{RATE} AS acceptance_rate, SUM(lines_added) AS lines_generated, "
+                   "SUM(time_saved_s) / 3600 AS hours_saved, SUM(cost_usd) AS cost_usd "
+                   f"FROM {AI} WHERE {FA} GROUP BY developer_id ORDER BY hours_saved DESC")],
+              "none", GREEN, 1, table,
+              units={"acceptance_rate": "percentunit", "hours_saved": "h", "cost_usd": "currencyUSD"}),
+        row(18, "From Grafana Cloud / Mimir (Prometheus)", 39),
+        panel(19, "stat", "Acceptance Rate (Prometheus)",
+              "Accepted / shown over the period, from the devtel.ai.* gauges (`devtel-agent ai record`).",
+              (0, 40, 8, 6),
+              [promql(f"{_ai_prom('accepted')} / {_ai_prom('shown')}", "acceptance", instant=True)],
+              "percentunit", rate_steps, 0, STAT),
+        panel(20, "barchart", "Suggestions by Language (Prometheus)",
+              "Suggestions shown per language over the period, from the devtel.ai.* gauges.", (8, 40, 8, 6),
+              [promql(_ai_prom("shown", "devtel_ai_language"), "{{devtel_ai_language}}", instant=True)],
+              "none", GREEN, 0, BAR_H),
+        panel(21, "barchart", "Claude Code Edit Decisions by Language (Prometheus)",
+              "Claude Code's proposed edits accepted and rejected per language over the period (its "
+              "code_edit_tool.decision counter, sent with cumulative temporality).", (16, 40, 8, 6),
+              [promql(f"sum by (language, decision) (increase({CLAUDE_DECISIONS}[$__range]))",
+                      "{{language}} {{decision}}", instant=True)],
+              "none", GREEN, 0, BAR_H),
+    ]
+    variables = [
+        query_var("connection_id", "Connection",
+                  f"SELECT DISTINCT connection_id FROM {AI} ORDER BY connection_id", multi=False),
+        query_var("developer", "Developer",
+                  f"SELECT DISTINCT developer_id FROM {AI} WHERE connection_id = ${{connection_id}} "
+                  "AND $__timeFilter(date) ORDER BY developer_id", multi=True),
+        query_var("tool", "Tool",
+                  f"SELECT DISTINCT tool FROM {AI} WHERE connection_id = ${{connection_id}} "
+                  "AND $__timeFilter(date) ORDER BY tool", multi=True),
+        query_var("language", "Language",
+                  f"SELECT DISTINCT language FROM {AI} WHERE connection_id = ${{connection_id}} "
+                  "AND $__timeFilter(date) ORDER BY language", multi=True),
+        prometheus_var(),
+        query_var("ai_tool", "Tool (Prometheus)",
+                  'label_values(devtel_ai_suggestions_shown, devtel_ai_tool)', multi=True,
+                  datasource=PROM, all_value=".*"),
+    ]
+    return dashboard("devtel-ai-assistant", "AI Assistant",
+                     "AI coding assistants: suggestions shown and accepted, lines generated, estimated time "
+                     "saved, languages, features and active users (Claude Code, Gemini CLI, devtel ai record).",
+                     panels, variables, time_from="now-30d", tags=("devtel", "ai"))
+
+
 DASHBOARDS = {"DeveloperTelemetry.json": developer_telemetry, "InnerLoop.json": inner_loop,
-              "Fleet.json": fleet}
+              "Fleet.json": fleet, "AIAssistant.json": ai_assistant}
 
 
 def render(build) -> str:

@@ -17,8 +17,9 @@ from bridge.connections import create_connection, delete_connection, list_connec
 from bridge.database import make_engine, resolve_url
 from bridge.errors import BridgeError
 from bridge.fake_team import generate_days, generate_installs
+from bridge.retention import Removed, forget, prune
 from otlp_receiver.fake import PostFailed, post_legacy, post_otlp, write_days
-from otlp_receiver.settings import ReceiverSettings, SettingsError
+from otlp_receiver.settings import ReceiverSettings, SettingsError, ai_retention_days
 
 API_KEY_ENV = "DEVTEL_API_KEY"
 
@@ -63,6 +64,26 @@ def _parser() -> argparse.ArgumentParser:
     delete = conn_commands.add_parser("delete", help="delete a connection and its key (its rows stay)")
     delete.add_argument("id", type=int)
     _add_db(delete)
+
+    forgetting = commands.add_parser(
+        "forget", help="delete one developer of one connection from every table (the right to deletion)"
+    )
+    forgetting.add_argument("--connection", type=int, required=True, metavar="ID")
+    forgetting.add_argument("--developer", required=True, metavar="DEV", help="the developer_id to delete")
+    forgetting.add_argument("--json", action="store_true", help="print the rows deleted per table as JSON")
+    _add_db(forgetting)
+    pruning = commands.add_parser("prune", help="delete rows older than a number of days")
+    pruning.add_argument(
+        "--older-than", type=int, metavar="DAYS", help="every table: rows dated before today-DAYS"
+    )
+    pruning.add_argument(
+        "--ai-older-than",
+        type=int,
+        metavar="DAYS",
+        help="the AI tables (default $DEVTEL_AI_RETENTION_DAYS, else 90); always applied",
+    )
+    pruning.add_argument("--json", action="store_true", help="print the rows deleted per table as JSON")
+    _add_db(pruning)
 
     fake = commands.add_parser("fake", help="generate a realistic fake team and send or write it")
     fake.add_argument("--developers", type=int, default=15)
@@ -123,6 +144,41 @@ def _connections(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(removed: Removed, as_json: bool, what: str) -> None:
+    if as_json:
+        print(json.dumps(removed.counts, sort_keys=True))
+        return
+    print(f"{what}: {removed.total} row(s) deleted")
+    for table, count in sorted(removed.counts.items()):
+        print(f"  {table}: {count}")
+
+
+def _forget(args: argparse.Namespace) -> int:
+    if args.connection < 1:
+        raise UsageError(f"--connection must be a connection id (1 or more), got {args.connection}")
+    engine = make_engine(resolve_url(args.db))
+    try:
+        removed = forget(engine, args.connection, args.developer)
+    finally:
+        engine.dispose()
+    _report(removed, args.json, f"forgot {args.developer!r} on connection {args.connection}")
+    return 0
+
+
+def _prune(args: argparse.Namespace) -> int:
+    ai_days = args.ai_older_than if args.ai_older_than is not None else ai_retention_days()
+    engine = make_engine(resolve_url(args.db))
+    try:
+        removed = prune(engine, older_than_days=args.older_than, ai_older_than_days=ai_days)
+    finally:
+        engine.dispose()
+    what = f"the AI tables older than {min(ai_days, args.older_than or ai_days)} days"  # the stricter wins
+    if args.older_than:
+        what = f"every table older than {args.older_than} days, {what}"
+    _report(removed, args.json, f"pruned {what}")
+    return 0
+
+
 def _fake(args: argparse.Namespace) -> int:
     if args.developers < 1 or args.weeks < 1:
         raise UsageError("--developers and --weeks must be at least 1")
@@ -158,7 +214,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns the progress bar
-    handlers = {"serve": _serve, "connections": _connections, "fake": _fake}
+    handlers = {
+        "serve": _serve,
+        "connections": _connections,
+        "forget": _forget,
+        "prune": _prune,
+        "fake": _fake,
+    }
     try:
         return handlers[args.command](args)
     except (UsageError, SettingsError, BridgeError, ValueError) as exc:

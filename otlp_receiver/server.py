@@ -14,6 +14,7 @@ import uvicorn
 from otlp_receiver import self_telemetry
 from otlp_receiver.app import build_app
 from otlp_receiver.grpc_server import GrpcServer
+from otlp_receiver.housekeeping import AiRetention
 from otlp_receiver.settings import ReceiverSettings
 from otlp_receiver.state import ReceiverState
 
@@ -37,6 +38,7 @@ class _Server(uvicorn.Server):
 
 def run(settings: ReceiverSettings, *, log_level: str = "info") -> int:
     state = ReceiverState.create(settings)
+    state.attachments.append(AiRetention(state, settings.ai_retention_days))
     if settings.grpc_port:
         state.attachments.append(GrpcServer(state, settings.host, settings.grpc_port))
     app = self_telemetry.instrument(build_app(state), state.engine)

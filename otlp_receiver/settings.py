@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from bridge.ai_store import DEFAULT_SECONDS_PER_LINE as DEFAULT_AI_SECONDS_PER_LINE
+from bridge.retention import DEFAULT_AI_RETENTION_DAYS
+
 # Environment variables (each also a command-line option of `devtel-receiver serve`).
 DB_URL_ENV = "DEVTEL_DB_URL"  # SQLAlchemy URL; default: the embedded SQLite file
 HOST_ENV = "DEVTEL_RECEIVER_HOST"  # default 127.0.0.1
@@ -14,6 +17,8 @@ LEGACY_MAX_BODY_ENV = "DEVTEL_LEGACY_MAX_BODY_BYTES"  # default 1 MiB, after dec
 OTLP_MAX_BODY_ENV = "DEVTEL_OTLP_MAX_BODY_BYTES"  # default 16 MiB, after decompression
 MAX_PENDING_ENV = "DEVTEL_MAX_PENDING_WRITES"  # default 2000 requests waiting; past it 429
 RETRY_AFTER_ENV = "DEVTEL_RETRY_AFTER_SECONDS"  # default 5, sent with 503 and 429
+AI_SECONDS_PER_LINE_ENV = "DEVTEL_AI_SECONDS_PER_LINE"  # default 12: time saved per accepted AI line
+AI_RETENTION_ENV = "DEVTEL_AI_RETENTION_DAYS"  # default 90: AI rows older than this are pruned daily
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
@@ -41,6 +46,24 @@ def _int_env(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def _seconds_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise SettingsError(f"{name}={raw} must be from 0 to 3600 seconds")
+    return value
+
+
+def ai_retention_days() -> int:
+    """DEVTEL_AI_RETENTION_DAYS, for `serve` and `prune` alike."""
+    return _int_env(AI_RETENTION_ENV, DEFAULT_AI_RETENTION_DAYS, minimum=1)
+
+
 @dataclass(frozen=True, slots=True)
 class ReceiverSettings:
     db_url: str
@@ -51,6 +74,8 @@ class ReceiverSettings:
     otlp_max_body: int = DEFAULT_OTLP_MAX_BODY
     max_pending: int = DEFAULT_MAX_PENDING
     retry_after: int = DEFAULT_RETRY_AFTER
+    ai_seconds_per_line: float = DEFAULT_AI_SECONDS_PER_LINE
+    ai_retention_days: int = DEFAULT_AI_RETENTION_DAYS
 
     @classmethod
     def from_env(cls, db_url: str, **overrides: object) -> ReceiverSettings:
@@ -63,6 +88,8 @@ class ReceiverSettings:
             "otlp_max_body": _int_env(OTLP_MAX_BODY_ENV, DEFAULT_OTLP_MAX_BODY, minimum=1),
             "max_pending": _int_env(MAX_PENDING_ENV, DEFAULT_MAX_PENDING, minimum=1),
             "retry_after": _int_env(RETRY_AFTER_ENV, DEFAULT_RETRY_AFTER, minimum=1),
+            "ai_seconds_per_line": _seconds_env(AI_SECONDS_PER_LINE_ENV, DEFAULT_AI_SECONDS_PER_LINE),
+            "ai_retention_days": ai_retention_days(),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(db_url=db_url, **values)  # type: ignore[arg-type]

@@ -11,6 +11,8 @@ from typing import Any, Protocol, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from bridge.ai_mapping import AiPoint
+from bridge.ai_store import TimeSaved
 from bridge.database import is_unavailable, make_engine
 from bridge.day import DeveloperDay
 from bridge.errors import StorageUnavailable
@@ -43,7 +45,7 @@ class ReceiverState:
     metrics: ReceiverMetrics = field(default_factory=ReceiverMetrics)
     attachments: list[Attachment] = field(default_factory=list)
     legacy_writer: BatchWriter[DeveloperDay] = field(init=False)
-    snapshot_writer: BatchWriter[FieldSnapshot | InstallSighting] = field(init=False)
+    snapshot_writer: BatchWriter[FieldSnapshot | InstallSighting | AiPoint] = field(init=False)
     _schema_ready: bool = False
 
     def __post_init__(self) -> None:
@@ -51,7 +53,10 @@ class ReceiverState:
         # Legacy rows are plain upserts: on MySQL two workers overlap one commit with the next
         # batch. Snapshots rebuild rows from what is stored, so one worker keeps them in order.
         self.legacy_writer = self._writer("legacy", upsert_days_in, workers=1 if sqlite else 2)
-        self.snapshot_writer = self._writer("otlp", store_otlp_in, workers=1)
+        time_saved = TimeSaved(self.settings.ai_seconds_per_line)
+        self.snapshot_writer = self._writer(
+            "otlp", lambda conn, items: store_otlp_in(conn, items, time_saved), workers=1
+        )
 
     def _writer(
         self, name: str, write_in: Callable[[Connection, Sequence[T]], int], workers: int

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.support.mariadb"]  # the private_mariadb fixture, for tests that stop the server
+
 MYSQL_URL_ENV = "DEVTEL_TEST_MYSQL_URL"
 DEFAULT_MYSQL_URL = "mysql+pymysql://root@127.0.0.1:3306/test"
 

@@ -51,6 +51,19 @@ def connect(url: str):
     )
 
 
+def _post_ai(receiver_url: str, api_key: str, team: tuple[str, ...]) -> None:
+    """The team's AI assistant use (tests/grafana/ai_team.py), over OTLP/HTTP like the senders."""
+    import httpx
+
+    from tests.grafana.ai_team import ai_requests
+
+    args = dict(zip(team[::2], team[1::2], strict=True))
+    headers = {"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {api_key}"}
+    with httpx.Client(base_url=receiver_url, headers=headers, timeout=30) as client:
+        for body in ai_requests(int(args["--developers"]), int(args["--weeks"]), int(args["--seed"])):
+            client.post("/v1/metrics", content=body).raise_for_status()
+
+
 def _fill_through_receiver(url: str, workdir: Path) -> None:
     """Two connections (so a missing connection filter shows), each a team sent over OTLP."""
     receiver = start_receiver(url, workdir)
@@ -77,6 +90,7 @@ def _fill_through_receiver(url: str, workdir: Path) -> None:
                 capture_output=True,
                 timeout=300,
             )
+            _post_ai(receiver.url, api_key, team)
     finally:
         receiver.stop()
 
@@ -102,11 +116,19 @@ def team_db(mysql_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
     base = sa.engine.make_url(mysql_url)
     names = {variant: f"{base.database}_{variant}_{secrets.token_hex(3)}" for variant in ("json", "text")}
-    admin = connect(mysql_url)
+
+    def on_server(*statements: str) -> None:
+        # A fresh connection each time: the server may have been restarted by another test since.
+        admin = connect(mysql_url)
+        try:
+            with admin.cursor() as cur:
+                for statement in statements:
+                    cur.execute(statement)
+        finally:
+            admin.close()
+
     try:
-        with admin.cursor() as cur:
-            for name in names.values():
-                cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        on_server(*(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4" for name in names.values()))
         urls = {v: base.set(database=n).render_as_string(hide_password=False) for v, n in names.items()}
         text = connect(urls["text"])
         with text.cursor() as cur:
@@ -117,7 +139,4 @@ def team_db(mysql_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         _devlake_nulls(urls["text"])
         yield urls
     finally:
-        with admin.cursor() as cur:
-            for name in names.values():
-                cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
+        on_server(*(f"DROP DATABASE IF EXISTS `{name}`" for name in names.values()))

@@ -26,6 +26,8 @@ INSTALLS = (  # install id, user id, repositories
 )
 SILENT_INSTALL = "inst-e"
 TOOLS = {"test": "pytest", "build": "make"}
+AI_TOOLS = {"copilot": 0.45, "cursor": 0.4}  # acceptance rates; cursor's drops to 0.1 on the last day
+LOW_ACCEPTANCE_TOOL = "cursor"
 
 NAMES = {
     "active_hours": "devtel_activity_active_hours",
@@ -35,6 +37,9 @@ NAMES = {
     "tool_in_use": "devtel_tool_in_use_ratio",
     "duration": "devtel_command_duration_seconds",
     "target_info": "target_info",
+    "ai_shown": "devtel_ai_suggestions_shown",
+    "ai_accepted": "devtel_ai_suggestions_accepted",
+    "claude_decisions": "claude_code_code_edit_tool_decision_count",  # a counter: samples end in _total
 }
 
 
@@ -57,6 +62,9 @@ def openmetrics(seed: int = 7) -> str:
         NAMES["commands"]: ("gauge", []),
         NAMES["tool_in_use"]: ("gauge", []),
         NAMES["duration"]: ("histogram", []),
+        NAMES["ai_shown"]: ("gauge", []),
+        NAMES["ai_accepted"]: ("gauge", []),
+        NAMES["claude_decisions"]: ("counter", []),
     }
 
     def add(family: str, name: str, labels: str, points: list[tuple[int, float]]) -> None:
@@ -79,6 +87,17 @@ def openmetrics(seed: int = 7) -> str:
             ),
             [(t, 1) for t in times],
         )
+        for decision, language, per_step in (
+            ("accept", "python", 2),
+            ("reject", "python", 1),
+            ("accept", "go", 1),
+        ):
+            add(
+                NAMES["claude_decisions"],
+                NAMES["claude_decisions"] + "_total",
+                _labels(job="claude-code", instance=install, decision=decision, language=language),
+                [(t, i * per_step) for i, t in enumerate(times)],
+            )
         for day in range(DAYS):
             day_start = start + day * 86400
             date = dt.datetime.fromtimestamp(day_start, dt.UTC).date().isoformat()
@@ -109,6 +128,22 @@ def openmetrics(seed: int = 7) -> str:
                     NAMES["commands"],
                     _labels(**base, devtel_command_category=category),
                     [(t, round(n * f)) for t, f in grow],
+                )
+            for tool, rate in AI_TOOLS.items():
+                rate = 0.1 if tool == LOW_ACCEPTANCE_TOOL and day == DAYS - 1 else rate
+                shown = rng.randint(30, 60)
+                ai = _labels(
+                    **base,
+                    devtel_ai_tool=tool,
+                    devtel_ai_language=rng.choice(("python", "go")),
+                    devtel_ai_feature="completion",
+                )
+                add(NAMES["ai_shown"], NAMES["ai_shown"], ai, [(t, round(shown * f)) for t, f in grow])
+                add(
+                    NAMES["ai_accepted"],
+                    NAMES["ai_accepted"],
+                    ai,
+                    [(t, round(shown * rate * f)) for t, f in grow],
                 )
             for repo in repos:
                 commits = rng.randint(1, 6)

@@ -30,11 +30,17 @@ def rules() -> dict[str, dict]:
 RULES = rules()
 
 
-def test_the_rules_and_the_reserved_ai_place_exist():
-    assert set(RULES) == {"devtel-install-silent", "devtel-test-failure-rate-jump"}
-    reserved = (ALERTING / "ai-assistant.yaml").read_text()
-    assert "devtel-ai-acceptance-low" in reserved
-    assert yaml.safe_load(reserved) == {"apiVersion": 1, "groups": []}
+def test_the_rules_exist():
+    assert set(RULES) == {
+        "devtel-install-silent",
+        "devtel-test-failure-rate-jump",
+        "devtel-ai-acceptance-low",
+    }
+    ai = yaml.safe_load((ALERTING / "ai-assistant.yaml").read_text())
+    (group,) = ai["groups"]
+    assert group["name"] == "devtel-ai-assistant" and group["folder"] == "Developer Telemetry"
+    assert [r["uid"] for r in group["rules"]] == ["devtel-ai-acceptance-low"]
+    assert RULES["devtel-ai-acceptance-low"]["for"] == "2h"
 
 
 @pytest.mark.parametrize("uid", sorted(RULES))
@@ -75,8 +81,9 @@ def evaluate(rule: dict, url: str) -> dict[tuple, float]:
     threshold = steps[rule["condition"]]["model"]
     assert steps[threshold["expression"]]["model"]["reducer"] == "last"
     evaluator = threshold["conditions"][0]["evaluator"]
-    assert evaluator["type"] == "gt"
-    return {labels: v for labels, v in series.items() if v > evaluator["params"][0]}
+    limit = evaluator["params"][0]
+    fires = {"gt": lambda v: v > limit, "lt": lambda v: v < limit}[evaluator["type"]]
+    return {labels: v for labels, v in series.items() if fires(v)}
 
 
 def silent_installs() -> set[str]:
@@ -106,3 +113,13 @@ def test_install_silent_fires_for_exactly_the_silent_installs(team_db, variant):
 def test_failure_rate_jump_fires_only_for_the_repository_that_jumped(team_db, variant):
     firing = evaluate(RULES["devtel-test-failure-rate-jump"], team_db[variant])
     assert firing and {dict(labels)["repository"] for labels in firing} == {"mobile-app"}
+
+
+@pytest.mark.parametrize("variant", ["json", "text"])
+def test_ai_acceptance_low_fires_only_for_the_tool_that_fell(team_db, variant):
+    from tests.grafana.ai_team import LOW_ACCEPTANCE_TOOL
+
+    firing = evaluate(RULES["devtel-ai-acceptance-low"], team_db[variant])
+    assert {dict(labels)["tool"] for labels in firing} == {LOW_ACCEPTANCE_TOOL}
+    assert {dict(labels)["connection_id"] for labels in firing} == {"1", "2"}
+    assert all(0.1 < rate < 0.2 for rate in firing.values())

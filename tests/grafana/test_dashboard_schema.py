@@ -21,6 +21,7 @@ EXPECTED_UIDS = {
     "DeveloperTelemetry.json": "developer-telemetry",
     "InnerLoop.json": "devtel-inner-loop",
     "Fleet.json": "devtel-fleet",
+    "AIAssistant.json": "devtel-ai-assistant",
 }
 DEVLAKE_PANELS = [
     "Active Hours by Developer",
@@ -80,7 +81,16 @@ def test_every_variable_a_query_uses_is_defined(name):
     d = DASHBOARDS[name]
     defined = {v["name"] for v in d["templating"]["list"]}
     text = json.dumps(d["panels"])
-    for var in ("connection_id", "developer", "repository", "user", "prometheus"):
+    for var in (
+        "connection_id",
+        "developer",
+        "repository",
+        "user",
+        "prometheus",
+        "tool",
+        "language",
+        "ai_tool",
+    ):
         if "${" + var + "}" in text or "$" + var + " " in text:
             assert var in defined, f"{name} uses ${var} without defining it"
 
@@ -144,3 +154,31 @@ def test_docs_describe_every_panel_and_its_question():
             assert p["title"] in docs, f"docs/dashboards.md does not describe {name}: {p['title']}"
             if p["type"] != "row":
                 assert p["description"] in docs, f"docs/dashboards.md lacks the question of {p['title']}"
+
+
+def test_ai_assistant_has_the_seeds_panels_on_mysql_and_prometheus():
+    d = DASHBOARDS["AIAssistant.json"]
+    titles = {p["title"] for p in d["panels"]}
+    for seed_panel in (
+        "Acceptance Rate",
+        "Suggestions over Time by Language",
+        "Total Suggestions",
+        "Active Users",
+        "Lines Generated",
+        "Time Saved",
+        "Language Distribution",
+        "Feature Usage",
+    ):
+        assert seed_panel in titles
+    gauge = next(p for p in d["panels"] if p["title"] == "Acceptance Rate")
+    assert gauge["type"] == "gauge" and gauge["fieldConfig"]["defaults"]["unit"] == "percentunit"
+    steps = [s["value"] for s in gauge["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+    assert steps == [None, 0.3, 0.5]  # red under the alert's 30%
+    kinds = {t["datasource"]["type"] for p in d["panels"] for t in p.get("targets", [])}
+    assert kinds == {"mysql", "prometheus"}
+    for p in d["panels"]:
+        for t in p.get("targets", []):
+            if t["datasource"]["type"] == "mysql":
+                assert (
+                    "connection_id = ${connection_id}" in t["rawSql"] and "$__timeFilter(date)" in t["rawSql"]
+                )

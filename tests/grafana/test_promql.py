@@ -32,6 +32,7 @@ GRAFANA_VARIABLES = {
     "$__range": RANGE,
     "${__range}": RANGE,
     "${user}": ".*",
+    "${ai_tool}": ".*",
     "$user": ".*",
     "$__rate_interval": "2m",
     "$__interval": "30m",
@@ -201,6 +202,13 @@ def test_install_silent_rule_finds_exactly_the_silent_install(prometheus):
 def test_failure_rate_jump_rule_finds_exactly_the_jumping_repository(prometheus):
     expr = dict(RULE_CASES)["DevtelTestFailureRateJump"]
     assert [s["metric"]["vcs_repository_name"] for s in query(prometheus, expr)] == ["mobile-app"]
+
+
+def test_ai_acceptance_rule_finds_exactly_the_tool_that_fell(prometheus):
+    expr = dict(RULE_CASES)["DevtelAIAcceptanceLow"]
+    assert [s["metric"]["devtel_ai_tool"] for s in query(prometheus, expr)] == [
+        prom_samples.LOW_ACCEPTANCE_TOOL
+    ]
 
 
 @needs_prometheus

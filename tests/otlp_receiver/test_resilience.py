@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
 
 from bridge.database import make_engine
-from tests.support import mariadb
+from tests.support.mariadb import PrivateMariaDB
 from tests.support.otlp import DayFigures, developer_resource, emit_with_sdk, metrics_request
 from tests.support.processes import RunningReceiver, create_connection, free_port, start_receiver
 
@@ -43,22 +43,26 @@ def stored_hours(db_url: str, connection_id: int, developer: str) -> list[int]:
 
 
 @pytest.fixture
-def mysql_receiver(mysql_url: str, tmp_path: Path) -> Iterator[tuple[RunningReceiver, int, str]]:
-    connection_id, api_key = create_connection(mysql_url, f"resilience-{tmp_path.name}")
+def mysql_receiver(
+    private_mariadb: PrivateMariaDB, tmp_path: Path
+) -> Iterator[tuple[RunningReceiver, int, str]]:
+    """A receiver on a MariaDB server of the test's own: stopping it breaks no other test."""
+    db_url = private_mariadb.url
+    connection_id, api_key = create_connection(db_url, f"resilience-{tmp_path.name}")
     receiver = start_receiver(
-        mysql_url, tmp_path, grpc_port=free_port(), extra_env={"DEVTEL_RETRY_AFTER_SECONDS": "1"}
+        db_url, tmp_path, grpc_port=free_port(), extra_env={"DEVTEL_RETRY_AFTER_SECONDS": "1"}
     )
     yield receiver, connection_id, api_key
     receiver.stop()
 
 
-def test_mariadb_stopped_then_started_sdk_retries_land_once(mysql_receiver) -> None:
-    if not mariadb.controllable():
-        pytest.fail("this test stops and starts the local MariaDB: it needs mysqladmin and start-stop-daemon")
+def test_mariadb_stopped_then_started_sdk_retries_land_once(
+    mysql_receiver, private_mariadb: PrivateMariaDB
+) -> None:
     receiver, connection_id, api_key = mysql_receiver
     auth = {"Authorization": f"Bearer {api_key}"}
     body = metrics_request(DayFigures("2026-04-01").active_hours(3), developer_resource("outage.raw", "i"))
-    mariadb.stop()
+    private_mariadb.stop()
     try:
         down = httpx.post(
             receiver.url + "/v1/metrics", content=body, headers={**PROTOBUF, **auth}, timeout=30
@@ -97,7 +101,7 @@ def test_mariadb_stopped_then_started_sdk_retries_land_once(mysql_receiver) -> N
         sender.start()
         time.sleep(1.5)  # the exporters meet 503/UNAVAILABLE and back off
     finally:
-        mariadb.start()
+        private_mariadb.start()
     sender.join(timeout=60)
     assert stored_hours(receiver.db_url, connection_id, "outage.http") == [5]
     assert stored_hours(receiver.db_url, connection_id, "outage.grpc") == [6]

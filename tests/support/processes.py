@@ -69,13 +69,22 @@ class RunningReceiver:
 
 
 def start_receiver(
-    db_url: str, log_dir: Path, *, grpc_port: int = 0, extra_env: dict[str, str] | None = None
+    db_url: str,
+    log_dir: Path,
+    *,
+    grpc_port: int = 0,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> RunningReceiver:
-    """Start `devtel-receiver serve` and wait until /healthz answers."""
-    port = free_port()
+    """Start `devtel-receiver serve` and wait until /healthz answers.
+
+    ``port`` restarts a receiver where its clients expect it; the log is appended to, not replaced.
+    """
+    port = port or free_port()
     log_path = log_dir / f"receiver-{port}.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -88,6 +97,7 @@ def start_receiver(
                 str(port),
                 "--grpc-port",
                 str(grpc_port),
+                *extra_args,
             ],
             cwd=ROOT,
             stdout=log,

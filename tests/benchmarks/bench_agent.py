@@ -1,8 +1,8 @@
 """Measured figures for the agent (not collected by pytest; run by hand):
 
-    python -m tests.agent.bench_agent idle --seconds 600     # RSS and CPU of an idle `run`
-    python -m tests.agent.bench_agent offline --days 30      # outbox size after 30 offline days
-    python -m tests.agent.bench_agent drain --down 120       # receiver back -> empty outbox, under `run`
+    python -m tests.benchmarks.bench_agent idle --seconds 600     # RSS and CPU of an idle `run`
+    python -m tests.benchmarks.bench_agent offline --days 30      # outbox size after 30 offline days
+    python -m tests.benchmarks.bench_agent drain --down 120       # receiver back -> empty outbox, under `run`
 
 Each prints one JSON line. Everything runs against the real agent and a real local receiver.
 """

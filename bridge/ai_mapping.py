@@ -1,0 +1,268 @@
+"""AI assistants' OTLP metrics as points for ``_tool_developer_ai_metrics``: pure functions, no I/O.
+
+Claude Code (``claude_code.*``) and Gemini CLI (``gemini_cli.*``) are taken exactly as they send
+today, delta or cumulative; devtel's own ``devtel.ai.*`` are gauges of full-day totals. Each data
+point becomes one ``AiPoint`` per table column it feeds, carrying the stream it belongs to (a hash
+of metric, column, resource, scope and point attributes), its interval and how it accumulates.
+``bridge/ai_store.py`` turns points into increases; this module only says what a point means.
+Time saved is never read from a client: the store computes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agent import contract as c
+from bridge.errors import InvalidReport
+from bridge.otlp_values import attributes
+from bridge.validate import date_at, text_at
+
+DELTA, CUMULATIVE, GAUGE = "delta", "cumulative", "gauge"
+_TEMPORALITY = {1: DELTA, 2: CUMULATIVE}  # OTLP AggregationTemporality
+MEASURES = (
+    "suggestions_shown",
+    "suggestions_accepted",
+    "lines_added",
+    "lines_removed",
+    "sessions",
+    "tokens",
+    "cost_usd",
+    "wait_s",
+)
+CLAUDE, GEMINI = "claude_code", "gemini_cli"
+AGENT_FEATURE = "agent"  # what the agentic CLIs do: edits proposed and applied on their own
+DEFAULT_FEATURE = "completion"
+# Who the developer is, in order: devtel's user.id (the agent relay sets it), then what the tools send.
+DEVELOPER_KEYS = (c.RES_DEVELOPER_ID, "user.email", "user.account_uuid", "installation.id")
+MAX_LABEL_CHARS = 64
+UNKNOWN_LANGUAGE = "unknown"  # the tool does not say (Claude Code's line counts, Gemini CLI's)
+MAX_VALUE = 1e12  # far past any real day; larger is a broken or hostile sender
+
+Measures = Callable[[dict[str, Any]], list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class AiPoint:
+    """One data point's contribution to one column of one AI row, before deduplication."""
+
+    connection_id: int
+    stream: str
+    start_ns: int
+    time_ns: int
+    kind: str  # DELTA | CUMULATIVE | GAUGE
+    value: float
+    developer_id: str
+    date: dt.date
+    tool: str
+    language: str
+    feature: str
+    measure: str
+
+    @property
+    def state_key(self) -> tuple[int, str, int]:
+        return (self.connection_id, self.stream, self.start_ns)
+
+    @property
+    def row_key(self) -> tuple[int, str, dt.date, str, str, str]:
+        return (self.connection_id, self.developer_id, self.date, self.tool, self.language, self.feature)
+
+
+def _always(measure: str) -> Measures:
+    return lambda _attrs: [measure]
+
+
+def _line_type(attrs: dict[str, Any]) -> list[str]:
+    kind = attrs.get("type")
+    if kind == "added":
+        return ["lines_added"]
+    if kind == "removed":
+        return ["lines_removed"]
+    raise InvalidReport("type", f"must be 'added' or 'removed', got {kind!r}")
+
+
+def _decision(accepted: frozenset[str]) -> Measures:
+    """A decision on a proposed edit is a suggestion shown; some decisions also accept it."""
+
+    def measures(attrs: dict[str, Any]) -> list[str]:
+        decision = attrs.get("decision")
+        if decision is None:
+            return []  # a tool call nobody was asked about (a read, a search)
+        if not isinstance(decision, str):
+            raise InvalidReport("decision", f"must be a string, got {decision!r}")
+        shown = ["suggestions_shown"]
+        return [*shown, "suggestions_accepted"] if decision in accepted else shown
+
+    return measures
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    tool: str | None  # None: the point's devtel.ai.tool attribute names it
+    measures: Measures
+    language_key: str
+    scale: float = 1.0
+
+
+_RULES: dict[str, _Rule] = {
+    "claude_code.session.count": _Rule(CLAUDE, _always("sessions"), "language"),
+    "claude_code.lines_of_code.count": _Rule(CLAUDE, _line_type, "language"),
+    "claude_code.code_edit_tool.decision": _Rule(CLAUDE, _decision(frozenset({"accept"})), "language"),
+    "claude_code.token.usage": _Rule(CLAUDE, _always("tokens"), "language"),
+    "claude_code.cost.usage": _Rule(CLAUDE, _always("cost_usd"), "language"),
+    "gemini_cli.session.count": _Rule(GEMINI, _always("sessions"), "programming_language"),
+    "gemini_cli.tool.call.count": _Rule(
+        GEMINI, _decision(frozenset({"accept", "auto_accept", "modify"})), "programming_language"
+    ),
+    "gemini_cli.lines.changed": _Rule(GEMINI, _line_type, "programming_language"),
+    "gemini_cli.token.usage": _Rule(GEMINI, _always("tokens"), "programming_language"),
+    # A histogram in milliseconds: its sum is the time spent waiting for the model.
+    "gemini_cli.api.request.latency": _Rule(GEMINI, _always("wait_s"), "programming_language", 0.001),
+    c.M_AI_SHOWN: _Rule(None, _always("suggestions_shown"), c.ATTR_AI_LANGUAGE),
+    c.M_AI_ACCEPTED: _Rule(None, _always("suggestions_accepted"), c.ATTR_AI_LANGUAGE),
+    c.M_AI_LINES: _Rule(None, _always("lines_added"), c.ATTR_AI_LANGUAGE),
+    c.M_AI_WAIT: _Rule(None, _always("wait_s"), c.ATTR_AI_LANGUAGE),
+}
+
+
+def is_mapped(name: str) -> bool:
+    """An AI metric this table uses; the tools' others (commit counts, tool latencies) are ignored."""
+    return name in _RULES
+
+
+def developer_of(resource: dict[str, Any], attrs: dict[str, Any]) -> str:
+    """devtel's user.id when the agent (or its relay) sent it, else the tool's own identity."""
+    for key in DEVELOPER_KEYS:
+        value = resource.get(key, attrs.get(key))
+        if value not in (None, ""):
+            return text_at(value, key)
+    raise InvalidReport("resource", f"names no developer: one of {', '.join(DEVELOPER_KEYS)} is required")
+
+
+def _label(value: Any, key: str) -> str:
+    return "" if value in (None, "") else text_at(value, key, max_chars=MAX_LABEL_CHARS).strip().lower()
+
+
+def _feature(rule: _Rule, attrs: dict[str, Any]) -> str:
+    if rule.tool is not None:
+        return AGENT_FEATURE
+    feature = _label(attrs.get(c.ATTR_AI_FEATURE), c.ATTR_AI_FEATURE) or DEFAULT_FEATURE
+    if feature not in c.AI_FEATURES:
+        raise InvalidReport(c.ATTR_AI_FEATURE, f"{feature!r} is not one of {', '.join(c.AI_FEATURES)}")
+    return feature
+
+
+def _tool(rule: _Rule, attrs: dict[str, Any]) -> str:
+    if rule.tool is not None:
+        return rule.tool
+    tool = _label(attrs.get(c.ATTR_AI_TOOL), c.ATTR_AI_TOOL)
+    if not tool:
+        raise InvalidReport(c.ATTR_AI_TOOL, "is required")
+    return tool
+
+
+def _date(attrs: dict[str, Any], time_ns: int) -> dt.date:
+    """The developer's local date when the sender (devtel) says it, else the UTC date of the point;
+    never days ahead of now (a local date may be a day ahead of UTC), which only a broken clock sends."""
+    if attrs.get(c.ATTR_DATE) is not None:
+        date = date_at(attrs[c.ATTR_DATE], c.ATTR_DATE)
+    elif time_ns <= 0:
+        raise InvalidReport("time_unix_nano", "is required")
+    else:
+        date = dt.datetime.fromtimestamp(time_ns / 1e9, dt.UTC).date()
+    if date > dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1):
+        raise InvalidReport("date", f"{date} is in the future")
+    return date
+
+
+def _value(point: Any, kind: str, scale: float) -> float:
+    if kind == "histogram":
+        if not point.HasField("sum"):
+            raise InvalidReport("sum", "a histogram point without a sum says nothing about time")
+        raw: float = point.sum
+    else:
+        raw = point.as_int if point.WhichOneof("value") == "as_int" else point.as_double
+    if not math.isfinite(raw) or not 0 <= raw <= MAX_VALUE:
+        raise InvalidReport("value", f"must be a number from 0 to {MAX_VALUE:g}, got {raw!r}")
+    return raw * scale
+
+
+def _stream(name: str, measure: str, resource_text: str, scope: str, attrs: dict[str, Any]) -> str:
+    identity = json.dumps([name, measure, resource_text, scope, sorted(attrs.items())], default=str)
+    return hashlib.sha256(identity.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class MetricContext:
+    """What every point of one metric shares."""
+
+    connection_id: int
+    resource: dict[str, Any]
+    resource_text: str  # the resource as canonical JSON, part of every stream's identity
+    scope: str
+
+
+def context(connection_id: int, resource: dict[str, Any], scope: str) -> MetricContext:
+    return MetricContext(connection_id, resource, json.dumps(sorted(resource.items()), default=str), scope)
+
+
+def metric_points(ctx: MetricContext, metric: Any) -> tuple[list[AiPoint], list[str]]:
+    """Every usable point of one mapped metric, and a message for each point that was not."""
+    rule = _RULES[metric.name]
+    kind = metric.WhichOneof("data")
+    if kind == "gauge":
+        temporality = GAUGE
+    elif kind in ("sum", "histogram"):
+        temporality = _TEMPORALITY.get(getattr(metric, kind).aggregation_temporality, "")
+    else:
+        count = len(getattr(metric, kind).data_points) if kind else 0
+        return [], [f"{metric.name}: a {kind} cannot feed the AI table"] * count
+    points: list[AiPoint] = []
+    errors: list[str] = []
+    for point in getattr(metric, kind).data_points:
+        try:
+            if not temporality:
+                raise InvalidReport("aggregation_temporality", "must be delta or cumulative")
+            points.extend(_points_of(ctx, metric.name, rule, kind, temporality, point))
+        except InvalidReport as exc:
+            errors.append(f"{metric.name}: {exc}")
+    return points, errors
+
+
+def _points_of(
+    ctx: MetricContext, name: str, rule: _Rule, kind: str, temporality: str, point: Any
+) -> list[AiPoint]:
+    attrs = attributes(point.attributes)
+    value = _value(point, kind, rule.scale)
+    time_ns = int(point.time_unix_nano)
+    date = _date(attrs, time_ns)
+    developer = developer_of(ctx.resource, attrs)
+    tool, feature = _tool(rule, attrs), _feature(rule, attrs)
+    language = _label(attrs.get(rule.language_key), rule.language_key) or UNKNOWN_LANGUAGE
+    # A gauge is one day's total: the date is part of its stream, so each day is replaced on its own.
+    start_ns = 0 if temporality == GAUGE else int(point.start_time_unix_nano)
+    if temporality == DELTA and start_ns == 0:
+        start_ns = time_ns
+    stream_attrs = {**attrs, c.ATTR_DATE: date.isoformat()} if temporality == GAUGE else attrs
+    return [
+        AiPoint(
+            ctx.connection_id,
+            _stream(name, measure, ctx.resource_text, ctx.scope, stream_attrs),
+            start_ns,
+            time_ns,
+            temporality,
+            value,
+            developer,
+            date,
+            tool,
+            language,
+            feature,
+            measure,
+        )
+        for measure in rule.measures(attrs)
+    ]
