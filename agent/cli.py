@@ -141,6 +141,19 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hook(args: argparse.Namespace) -> int:
+    from agent import env as E
+    from agent.shell.hooks import hook_script
+    from agent.shell.spool import ensure_spool
+
+    try:  # the hooks only append to a spool that exists; without one they stay silent
+        ensure_spool(E.path_from(os.environ, E.DEVTEL_HOME, E.DEFAULT_HOME))
+    except OSError as exc:
+        print(f"devtel-agent: the shell hook will record nothing: {exc}", file=sys.stderr)
+    print(hook_script(args.shell), end="")
+    return 0
+
+
 def _no_args(parser: argparse.ArgumentParser) -> None:
     """This subcommand takes no options."""
 
@@ -180,6 +193,12 @@ COMMANDS: list[
         "send everything queued now, ignoring backoff",
         lambda p: p.add_argument("--timeout", type=float, default=FLUSH_TIMEOUT, help="seconds (default 30)"),
         cmd_flush,
+    ),
+    (
+        "hook",
+        'print the shell hook: eval "$(devtel-agent hook bash)"; fish: devtel-agent hook fish | source',
+        lambda p: p.add_argument("shell", choices=("bash", "zsh", "fish")),
+        cmd_hook,
     ),
     (
         "ai",

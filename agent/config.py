@@ -50,6 +50,8 @@ _SCHEMA: dict[tuple[str, str], tuple[type | tuple[type, ...], tuple[str, ...] | 
     ("collectors", "gap_minutes"): (int, None),
     ("collectors", "max_files_per_repository"): (int, None),
     ("collectors", "tools"): (dict, None),
+    ("shell", "enabled"): (bool, None),
+    ("shell", "rules"): (dict, None),
     ("relay", "enabled"): (bool, None),
     ("relay", "http_port"): (int, None),
     ("relay", "grpc_port"): (int, None),
@@ -114,6 +116,7 @@ class Settings:
     resource_attributes: Mapping[str, str] = field(default_factory=dict)
     kill_switch: str | None = None
     collectors: Mapping[str, Any] = field(default_factory=dict)  # the validated [collectors] table
+    shell: Mapping[str, Any] = field(default_factory=dict)  # the validated [shell] table
     relay_enabled: bool = True  # `run` relays AI tools' OTLP from 127.0.0.1 (agent/relay.py)
     relay_http_port: int = 4318  # the OTLP/HTTP port those tools default to; 0 turns it off
     relay_grpc_port: int = 4317  # the OTLP/gRPC port (Gemini CLI's default); 0 turns it off
@@ -443,6 +446,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         resource_attributes=resource,
         kill_switch=E.kill_switch(env),
         collectors=data.get("collectors", {}),
+        shell=data.get("shell", {}),
         relay_enabled=relay.get("enabled", defaults["relay_enabled"]),
         relay_http_port=relay.get("http_port", defaults["relay_http_port"]),
         relay_grpc_port=relay.get("grpc_port", defaults["relay_grpc_port"]),

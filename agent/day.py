@@ -57,6 +57,20 @@ class ProjectActivity:
         return entry
 
 
+@dataclass(frozen=True, slots=True)
+class CommandRun:
+    """One shell command as it may leave: what kind, how it ended, how long; never its line."""
+
+    ended_at: float  # epoch seconds
+    duration_s: float
+    exit_code: int
+    outcome: str  # "success" | "failure" | "interrupted"
+    category: str
+    tool: str
+    repository: str = ""  # the repository's name; "" outside one
+    cpu_s: float | None = None  # CPU time of its process trees, when sampled (runs past 5 s)
+
+
 @dataclass(slots=True)
 class DayReport:
     """Full-day totals for one local calendar date on this install."""
@@ -70,6 +84,7 @@ class DayReport:
     command_counts: dict[str, int] = field(default_factory=dict)  # category -> count
     tools_used: set[str] = field(default_factory=set)
     projects: list[ProjectActivity] = field(default_factory=list)
+    commands: list[CommandRun] = field(default_factory=list)  # from the shell hook, oldest first
 
     @property
     def active_hours(self) -> int:

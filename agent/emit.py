@@ -32,6 +32,7 @@ from opentelemetry.sdk.resources import Resource
 from agent import contract as C
 from agent.day import DayReport
 from agent.identity import Identity
+from agent.shell import summary as shell_summary
 
 KIND_DAY, KIND_FIRST_SEEN, KIND_HEARTBEAT, KIND_CONSENT, KIND_AGENT = (
     "day",
@@ -41,6 +42,8 @@ KIND_DAY, KIND_FIRST_SEEN, KIND_HEARTBEAT, KIND_CONSENT, KIND_AGENT = (
     "agent",
 )
 Points = list[tuple[float, dict[str, str]]]
+# Seconds: from a quick `ls` to a long CI-like test run.
+DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 
 
 @dataclass(frozen=True)
@@ -179,13 +182,38 @@ def day_summary(day: DayReport) -> dict[str, Any]:
     ids = {r.name: sorted(r.commit_ids) for r in day.repositories}
     for repo in shapes["git_activity"]["repositories"]:
         repo[C.REPO_COMMIT_IDS] = ids.get(repo["name"], [])
-    return {
+    body = {
         C.BODY_ACTIVE_CLOCK_HOURS: sorted(day.active_clock_hours),
         C.BODY_GIT_ACTIVITY: shapes["git_activity"],
         C.BODY_DEVELOPMENT_ACTIVITY: shapes["development_activity"],
         C.BODY_TOOLS_USED: shapes["tools_used"],
         C.BODY_PROJECT_CONTEXT: shapes["project_context"],
     }
+    if day.commands:
+        body[C.BODY_COMMAND_STATS] = shell_summary.stats(day.commands)
+    return body
+
+
+def _command_durations(meter: Meter, day: DayReport) -> None:
+    """The day's commands as one histogram; a fresh provider per export makes it the full day."""
+    if not day.commands:
+        return
+    histogram = meter.create_histogram(
+        C.M_COMMAND_DURATION,
+        unit=C.UNITS[C.M_COMMAND_DURATION],
+        explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+    )
+    for command in day.commands:
+        histogram.record(
+            command.duration_s,
+            {
+                C.ATTR_DATE: day.date.isoformat(),
+                C.ATTR_COMMAND_CATEGORY: command.category,
+                C.ATTR_TOOL: command.tool,
+                C.ATTR_COMMAND_OUTCOME: command.outcome,
+                C.ATTR_REPOSITORY: command.repository,
+            },
+        )
 
 
 def legacy_report(day: DayReport, identity: Identity) -> dict[str, Any]:
@@ -219,8 +247,16 @@ def day_export(day: DayReport, identity: Identity, resource: Resource) -> Export
         KIND_DAY,
         day_key(day.date),
         "detailed",
-        metrics=_metrics(resource, lambda meter: _gauges(meter, series, C.UNITS)),
-        logs=_logs(resource, [(C.E_DAY_SUMMARY, day_summary(day), date)]),
+        metrics=_metrics(
+            resource, lambda meter: (_gauges(meter, series, C.UNITS), _command_durations(meter, day))
+        ),
+        logs=_logs(
+            resource,
+            [
+                (C.E_DAY_SUMMARY, day_summary(day), date),
+                *((C.E_COMMAND, None, attrs) for attrs in shell_summary.events(day.date, day.commands)),
+            ],
+        ),
         report=legacy_report(day, identity),
     )
 

@@ -16,6 +16,7 @@ from agent.emit import day_key
 from agent.errors import AgentError
 from agent.pipeline import Agent
 from agent.sender import run_sender
+from agent.shell.sampler import sample_until
 from agent.store import day_digest
 
 if TYPE_CHECKING:
@@ -112,6 +113,12 @@ def run(agent: Agent, stop: threading.Event) -> None:
         )
         for i, s in enumerate(agent.sinks)
     ]
+    if agent.settings.shell.get("enabled", True):  # CPU against wall time of long commands
+        threads.append(
+            threading.Thread(
+                target=sample_until, args=(agent.settings.home, stop), name="sampler", daemon=True
+            )
+        )
     for thread in threads:
         thread.start()
     relay = _start_relay(agent, wakes)

@@ -8,16 +8,23 @@ is kept in the local store, so a day can be shown and re-sent without collecting
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 from agent.collectors import CollectorError, CollectorSettings, collect_day
+from agent.collectors.clock import LocalDay, local_zone
 from agent.config import Settings
 from agent.day import DayReport
 from agent.errors import ConfigError
 from agent.identity import Identity, git_email, keyed_hash
+from agent.shell import summary as shell_summary
+from agent.shell.classify import RulesError, rules_with
+from agent.shell.ingest import ingest
+from agent.shell.store import CommandStore, StoredCommand
 from agent.store import DayStore
 
 STATE_FILE = "activity.db"
+log = logging.getLogger(__name__)
 
 
 def collector_settings(settings: Settings, identity: Identity) -> CollectorSettings:
@@ -55,10 +62,38 @@ def collector_settings(settings: Settings, identity: Identity) -> CollectorSetti
         raise ConfigError(f"{settings.config_path}: [collectors] {exc}") from exc
 
 
+def shell_commands(settings: Settings, day: LocalDay) -> list[StoredCommand]:
+    """Drain the hooks' spool into the command store, then the day's commands."""
+    if not settings.shell.get("enabled", True):
+        return []
+    try:
+        rules = rules_with(settings.shell.get("rules", {}))
+    except RulesError as exc:
+        raise ConfigError(f"{settings.config_path}: key 'shell.rules': {exc}") from exc
+    commands = CommandStore(settings.home)
+    try:
+        try:
+            read = ingest(settings.home, commands, rules)
+        except OSError as exc:  # an unreadable spool costs this pass's new commands, not the day
+            log.warning("shell spool: cannot read it: %s", exc)
+        else:
+            if read.malformed:
+                log.warning("shell spool: skipped %d line(s) no devtel hook wrote", read.malformed)
+        return commands.between(day.start, day.end)
+    finally:
+        commands.close()
+
+
 def build_day(date: dt.date, settings: Settings, store: DayStore, identity: Identity) -> DayReport:
     """The freshest full-day view of ``date`` from this machine, kept in the local store."""
     if not settings.collectors.get("enabled", True):
         return store.load(date) or DayReport(date=date)
-    day = collect_day(date, collector_settings(settings, identity))
+    collectors = collector_settings(settings, identity)
+    shell = shell_commands(settings, LocalDay.of(date, collectors.timezone or local_zone()))
+    # Each command is a moment of activity in its repository (or outside any).
+    signals = [(c.ended_at, c.repository) for c in shell]
+    day = collect_day(date, collectors, shell_signals=signals)
+    day.commands = shell_summary.runs(shell)
+    day.command_counts = shell_summary.counts(day.commands)
     store.save(day)
     return day

@@ -5,6 +5,7 @@ Collectors (or tests) save days here; ``collect``, ``preview`` and ``status`` re
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -12,7 +13,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from agent.day import DayReport, ProjectActivity, RepositoryActivity
+from agent.day import CommandRun, DayReport, ProjectActivity, RepositoryActivity
 from agent.errors import StateError
 
 DB_FILE = "days.db"
@@ -42,6 +43,7 @@ def day_to_dict(day: DayReport) -> dict[str, Any]:
             {"name": p.name, "path": p.path, "last_activity": p.last_activity.isoformat()}
             for p in day.projects
         ],
+        "commands": [dataclasses.asdict(c) for c in day.commands],
     }
 
 
@@ -66,6 +68,7 @@ def day_from_dict(data: dict[str, Any]) -> DayReport:
             )
             for p in data.get("projects", [])
         ],
+        commands=[CommandRun(**c) for c in data.get("commands", [])],
     )
 
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_system="${1:-}"   # "system": also the shells, promtool and MariaDB the tests need
+want_system="${1:-}"   # "system": also the shells, strace, promtool and MariaDB the tests need
 venv=.venv
 python="${PYTHON:-python3}"
 
@@ -26,6 +26,7 @@ fi
 missing=()
 command -v zsh >/dev/null || missing+=(zsh)
 command -v fish >/dev/null || missing+=(fish)
+command -v strace >/dev/null || missing+=(strace)  # the shell hook's no-fork test
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v wrk >/dev/null || missing+=(wrk)  # the HTTP load generator of `make bench`
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,0 +1,51 @@
+# devtel shell hook for bash (5.0 or later): eval "$(devtel-agent hook bash)" at the end of ~/.bashrc.
+# Each interactive command appends one line to $DEVTEL_HOME/shell.spool with builtins only:
+#   1 <TAB> bash <TAB> shell pid <TAB> start <TAB> end <TAB> exit status <TAB> directory <TAB> simple commands run
+# PS0 notes the start of every command line (even one the DEBUG trap never sees, such as a
+# subshell); the DEBUG trap notes each simple command the line runs; PROMPT_COMMAND writes.
+# No fork, no subshell, no network. It appends only to a spool the agent made (devtel-agent
+# hook makes it): with DEVTEL_HOME missing or read-only it writes nothing, and says nothing.
+# DEVTEL_HOME is read once, when the hook is installed.
+
+# First entry of PROMPT_COMMAND: $? is still the command's status here, and is handed on so
+# later entries and PS1 see it too. Few statements: in bash each one costs microseconds.
+# It appends only to a spool the agent made, so one access check keeps a missing or read-only
+# DEVTEL_HOME silent (cheaper than sending stderr to /dev/null on every prompt).
+__devtel_precmd() {
+    __devtel_status=$?
+    [[ -n $__devtel_start && -w $__devtel_spool ]] &&
+        printf '1\tbash\t%s\t%s\t%s\t%s\t%s\t%s\n' "$$" "$__devtel_start" "${EPOCHREALTIME-}" "$__devtel_status" \
+            "${__devtel_dir//$'\n'/ }" "${__devtel_cmd//$'\n'/ }" >>"$__devtel_spool"
+    __devtel_start= __devtel_cmd= __devtel_dir=
+    return "$__devtel_status"
+}
+
+# Install once per shell, keeping whatever PROMPT_COMMAND (string or array), PS0 and DEBUG trap
+# exist. Disarmed meanwhile: evaluated again at a prompt, the line is recorded, not this code.
+__devtel_rearm=${__devtel_start-} __devtel_start= __devtel_cmd=${__devtel_cmd-} __devtel_dir=${__devtel_dir-}
+__devtel_spool=${DEVTEL_HOME:-${HOME-}/.local/state/devtel}/shell.spool
+if [[ ${PROMPT_COMMAND[*]-} != *__devtel_precmd* ]]; then
+    if [[ -n ${PROMPT_COMMAND[1]+set} ]]; then  # an array of several commands
+        PROMPT_COMMAND=(__devtel_precmd "${PROMPT_COMMAND[@]}")
+    else
+        PROMPT_COMMAND="__devtel_precmd${PROMPT_COMMAND:+$'\n'$PROMPT_COMMAND}"
+    fi
+fi
+# PS0 is expanded once per command line read, never for an empty one: the lookup in an empty
+# associative array expands to nothing and only sets the start time and the directory. A set
+# start time is what arms the DEBUG trap, so prompt code and completion functions, which run
+# while it is empty, are never recorded.
+declare -gA __devtel_none=()
+if [[ ${PS0-} != *__devtel_* ]]; then
+    PS0="${PS0-}"'${__devtel_none[${__devtel_start:=${EPOCHREALTIME-}}${__devtel_dir:=$PWD}]-}'
+fi
+# Before every simple command: the fast path is one test and no function call. A loop's
+# repeats are cut at 4 KiB, enough to classify.
+__devtel_trap=$(trap -p DEBUG)
+if [[ $__devtel_trap != *__devtel_cmd* ]]; then
+    __devtel_trap=${__devtel_trap#trap -- }
+    eval "__devtel_trap=${__devtel_trap% DEBUG}"
+    trap -- "${__devtel_trap:+$__devtel_trap$'\n'}"'[[ -z $__devtel_start || $BASH_COMMAND == __devtel_* || ${#__devtel_cmd} -ge 4096 ]] || __devtel_cmd+="${__devtel_cmd:+; }${BASH_COMMAND:0:1024}"' DEBUG
+fi
+unset __devtel_trap
+__devtel_start=$__devtel_rearm
