@@ -3,7 +3,8 @@
 
 Starts the receiver on a fresh SQLite file, creates a connection with the real CLI, runs the
 real agent over this machine's activity (its git repositories under the checkout's parent
-directory, two levels deep, and whatever else the collectors read) and sends a generated team,
+directory, two levels deep, the shell commands its hook recorded where one is installed, and
+whatever else the collectors read) and sends a generated team,
 all over OTLP; prints what was stored per developer and day, checks this machine's days against
 the agent's own record, and stops the receiver cleanly. `make demo` runs it.
 
@@ -78,6 +79,12 @@ def agent_env(url: str, api_key: str, roots: list[Path], depth: int) -> dict[str
         f'[sinks.demo.headers]\nAuthorization = "Bearer {api_key}"\n'
     )
     config.chmod(0o600)
+    lines = copy_shell_spool(home)
+    print(
+        f"agent: {lines} shell command line(s) from this machine's hook spool"
+        if lines
+        else "agent: no shell hook spool here (devtel-agent hook bash|zsh|fish installs one)"
+    )
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "DEVTEL_"))}
     return {
         **inherited,
@@ -87,6 +94,27 @@ def agent_env(url: str, api_key: str, roots: list[Path], depth: int) -> dict[str
         "DEVTEL_LEGACY_CONFIG": str(WORKDIR / "no-legacy-config.json"),
         "DEVTEL_SERVICE_DIR": str(WORKDIR / "service"),
     }
+
+
+def copy_shell_spool(home: Path) -> int:
+    """Where the shell hook is installed, a copy of what it recorded (the user's spool stays as it is).
+
+    Commands the user's own agent already drained from the spool are in its store, not copied.
+    """
+    from agent.shell.spool import ROTATED_FILE, SPOOL_FILE
+
+    real = Path(os.environ.get("DEVTEL_HOME") or Path.home() / ".local/state/devtel")
+    copied = 0
+    for name in (ROTATED_FILE, SPOOL_FILE):
+        try:
+            data = (real / name).read_bytes()
+        except OSError:
+            continue
+        with (home / SPOOL_FILE).open("ab") as spool:
+            spool.write(data)
+        (home / SPOOL_FILE).chmod(0o600)
+        copied += data.count(b"\n")
+    return copied
 
 
 def run_agent(env: dict[str, str], days: int) -> str | None:
