@@ -21,10 +21,10 @@ from typing import Final
 import psutil
 
 from agent.errors import StateError
-from agent.shell.spool import SHELLS
+from agent.shell.spool import SHELLS, SPOOL_FILE
 
 THRESHOLD_S: Final = 5.0
-INTERVAL_S: Final = 3.0  # one round reads the process table: ~10 ms of CPU with 100 processes
+INTERVAL_S: Final = 3.0  # one round scans the process table once: a few ms of CPU with 100 processes
 log = logging.getLogger(__name__)
 
 
@@ -36,9 +36,11 @@ class TreeSample:
     cpu_s: float  # user + system of the tree, reaped descendants included
 
 
-def _tree_cpu(root: psutil.Process) -> float:
-    total = 0.0
-    for process in (root, *root.children(recursive=True)):
+def _tree_cpu(root: psutil.Process, children: dict[int, list[psutil.Process]]) -> float:
+    total, pending = 0.0, [root]
+    while pending:
+        process = pending.pop()
+        pending.extend(children.get(process.pid, ()))
         try:
             times = process.cpu_times()
         except psutil.Error:  # ended meanwhile: its parent's children_* times hold it once reaped
@@ -47,20 +49,36 @@ def _tree_cpu(root: psutil.Process) -> float:
     return total
 
 
-def _shells() -> list[psutil.Process]:
-    """The user's bash, zsh and fish processes. Scripts' shells too: no hook record carries
-    their pid, so their samples are never joined to anything (psutil's terminal lookup is
-    cached at its first call and misses terminals opened later, so it cannot tell them apart)."""
-    uid, found = os.getuid(), []
-    for process in psutil.process_iter(["name"], ad_value=None):
-        if process.info["name"] not in SHELLS:
-            continue
-        try:
-            if process.uids().real == uid:
-                found.append(process)
-        except psutil.Error:
-            continue
-    return found
+class ProcessTable:
+    """Every process by parent, and the user's bash, zsh and fish processes among them.
+
+    A process's name, parent and owner are read once, when its pid first appears: a round costs
+    one listing of the pids plus the processes started since the last one, not a read of every
+    process (which takes tens of milliseconds of CPU on a busy laptop). Scripts' shells count
+    too: no hook record carries their pid, so their samples are never joined to anything.
+    """
+
+    def __init__(self) -> None:
+        self._uid = os.getuid()
+        self._known: dict[int, tuple[psutil.Process, int, bool]] = {}  # pid -> process, ppid, shell
+
+    def refresh(self) -> tuple[list[psutil.Process], dict[int, list[psutil.Process]]]:
+        pids = set(psutil.pids())
+        for pid in self._known.keys() - pids:
+            del self._known[pid]
+        for pid in pids - self._known.keys():
+            try:
+                process = psutil.Process(pid)
+                with process.oneshot():
+                    ppid = process.ppid()
+                    shell = process.name() in SHELLS and process.uids().real == self._uid
+            except psutil.Error:  # gone, or not ours to read
+                continue
+            self._known[pid] = (process, ppid, shell)
+        children: dict[int, list[psutil.Process]] = {}
+        for process, ppid, _ in self._known.values():
+            children.setdefault(ppid, []).append(process)
+        return [process for process, _, shell in self._known.values() if shell], children
 
 
 class TreeSampler:
@@ -69,21 +87,19 @@ class TreeSampler:
     def __init__(self, threshold_s: float = THRESHOLD_S) -> None:
         self.threshold_s = threshold_s
         self._open: dict[tuple[int, float], TreeSample] = {}  # (root pid, root start)
+        self._table = ProcessTable()
 
     def sample(self, now: float | None = None) -> list[TreeSample]:
         now = time.time() if now is None else now
         seen = set()
-        for shell in _shells():
-            try:
-                roots = shell.children()
-            except psutil.Error:
-                continue
-            for root in roots:
+        shells, children = self._table.refresh()
+        for shell in shells:
+            for root in children.get(shell.pid, ()):
                 try:
                     started = root.create_time()
                     if now - started < self.threshold_s:
                         continue
-                    cpu = _tree_cpu(root)
+                    cpu = _tree_cpu(root, children)
                 except psutil.Error:
                     continue
                 key = (root.pid, started)
@@ -101,6 +117,8 @@ def sample_until(home: Path, stop: threading.Event, interval_s: float = INTERVAL
 
     sampler = TreeSampler()
     while not stop.wait(interval_s):
+        if not (home / SPOOL_FILE).exists():  # no hook installed: nothing to join samples to
+            continue
         try:
             ended = sampler.sample()
             if ended:  # the store is opened only when a long command has ended

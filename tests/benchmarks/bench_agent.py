@@ -25,6 +25,7 @@ from pathlib import Path
 import psutil
 
 from agent.pipeline import Agent
+from agent.shell.spool import ensure_spool
 from agent.store import DayStore
 from tests.agent.conftest import sample_day
 from tests.agent.receiver import Receiver
@@ -45,6 +46,7 @@ def _home(root: Path, sink_url: str, extra: str = "") -> dict[str, str]:
     agent = Agent(env)
     agent.set_consent("detailed")
     DayStore(agent.settings.home).save(sample_day(dt.date.today()))
+    ensure_spool(agent.settings.home)  # the shell hook installed: `run` samples long commands too
     return env
 
 
