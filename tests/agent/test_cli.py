@@ -199,9 +199,14 @@ def test_full_disk_is_a_clear_error_and_no_crash_loop(env, write_config) -> None
     assert "cannot write the outbox" in err and "Traceback" not in err
 
     run = _agent_process("run", limit_bytes=limit)  # the service keeps going, reporting each round
-    time.sleep(1.5)
+    seen = []  # until two rounds have failed: then it is past start-up and its signal handlers
+    while sum("retrying in" in line for line in seen) < 2:
+        line = run.stderr.readline()
+        assert line, f"`run` stopped: {''.join(seen)}"
+        seen.append(line)
     assert run.poll() is None
     run.send_signal(signal.SIGTERM)
     _, err = run.communicate(timeout=10)
-    assert run.returncode == 0 and "retrying in" in err and "Traceback" not in err
+    err = "".join(seen) + err
+    assert run.returncode == 0 and "Traceback" not in err
     assert (Path(env["DEVTEL_HOME"]) / "state.json").read_text() == state_before
