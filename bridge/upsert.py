@@ -19,7 +19,7 @@ from bridge.schema import developer_metrics
 T = TypeVar("T")
 BATCH_SIZE = 500
 _CONFLICT_RETRIES = 5
-_VALUE_COLUMNS = (
+VALUE_COLUMNS = (  # DevLake's value columns, in its order
     "email",
     "name",
     "hostname",
@@ -39,7 +39,7 @@ def utc_now() -> dt.datetime:
 
 
 def _row(day: DeveloperDay, now: dt.datetime) -> dict[str, Any]:
-    row = {column: getattr(day, column) for column in _VALUE_COLUMNS}
+    row = {column: getattr(day, column) for column in VALUE_COLUMNS}
     row.update(
         connection_id=day.connection_id,
         developer_id=day.developer_id,
@@ -53,7 +53,7 @@ def _row(day: DeveloperDay, now: dt.datetime) -> dict[str, Any]:
 def _upsert_statement(dialect: str) -> Any:
     """Last write wins for every value column; created_at is kept, updated_at moves."""
     table = developer_metrics
-    updated = (*_VALUE_COLUMNS, "updated_at")
+    updated = (*VALUE_COLUMNS, "updated_at")
     if dialect == "mysql":
         stmt = mysql.insert(table)
         return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in updated})

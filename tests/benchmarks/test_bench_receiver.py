@@ -47,7 +47,7 @@ from bridge.otlp_values import to_key_values
 from bridge.schema import developer_metrics, dump_json, ensure_schema
 from bridge.snapshot_store import store_otlp_in
 from bridge.snapshots import FieldSnapshot, merge_day
-from bridge.upsert import run_in_transaction, utc_now
+from bridge.upsert import VALUE_COLUMNS, run_in_transaction, utc_now
 from otlp_receiver.fake import REPORT_URL, day_resource, summary_record
 from otlp_receiver.signals import LOGS, METRICS, Signal
 from tests.benchmarks.load import Frame, Run, median_run, run_grpc, run_wrk, write_frames, wrk_available
@@ -67,17 +67,6 @@ HTTP_OK = {"200"}
 HTTP_DELIBERATE = {"429", "503"}
 GRPC_OK = {"OK"}
 GRPC_DELIBERATE = {"RESOURCE_EXHAUSTED", "UNAVAILABLE"}
-_VALUE_COLUMNS = (
-    "email",
-    "name",
-    "hostname",
-    "os_info",
-    "active_hours",
-    "git_activity",
-    "development_activity",
-    "tools_used",
-    "project_context",
-)
 
 
 @dataclass
@@ -135,7 +124,7 @@ def otlp_bodies(team: list[FakeDay]) -> list[tuple[Signal, bytes]]:
 
 def _normalized(day: DeveloperDay) -> dict[str, Any]:
     """A row's values as they come back from the database (JSON round-tripped)."""
-    return {c: json.loads(dump_json(getattr(day, c))) for c in _VALUE_COLUMNS}
+    return {c: json.loads(dump_json(getattr(day, c))) for c in VALUE_COLUMNS}
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +150,7 @@ def _stored(engine: Engine, connection_id: int) -> dict[tuple[str, dt.date], dic
     table = developer_metrics
     with engine.connect() as conn:
         rows = conn.execute(sa.select(table).where(table.c.connection_id == connection_id))
-        return {(r.developer_id, r.date): {c: getattr(r, c) for c in _VALUE_COLUMNS} for r in rows}
+        return {(r.developer_id, r.date): {c: getattr(r, c) for c in VALUE_COLUMNS} for r in rows}
 
 
 # ---------------------------------------------------------------- the receivers
@@ -236,8 +225,8 @@ def render_table() -> str:
 def _raw_upsert_rate(mysql_url: str, rows: Sequence[tuple[Any, ...]]) -> float:
     """PyMySQL alone: executemany of the upsert, RAW_BATCH rows per transaction."""
     url = sa.engine.make_url(mysql_url)
-    columns = ("connection_id", "developer_id", "date", *_VALUE_COLUMNS, "created_at", "updated_at")
-    updates = ", ".join(f"{c} = VALUES({c})" for c in (*_VALUE_COLUMNS, "updated_at"))
+    columns = ("connection_id", "developer_id", "date", *VALUE_COLUMNS, "created_at", "updated_at")
+    updates = ", ".join(f"{c} = VALUES({c})" for c in (*VALUE_COLUMNS, "updated_at"))
     sql = (
         f"INSERT INTO _tool_developer_metrics ({', '.join(columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))}) ON DUPLICATE KEY UPDATE {updates}"
@@ -285,7 +274,7 @@ def test_database_ceiling(mysql_url: str, engine: Engine, otlp_bodies: list[tupl
                 d.row.date,
                 *(
                     dump_json(v) if isinstance(v, dict | list) else v
-                    for v in (getattr(d.row, c) for c in _VALUE_COLUMNS)
+                    for v in (getattr(d.row, c) for c in VALUE_COLUMNS)
                 ),
                 now,
                 now,
