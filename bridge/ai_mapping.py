@@ -25,16 +25,6 @@ from bridge.validate import date_at, text_at
 
 DELTA, CUMULATIVE, GAUGE = "delta", "cumulative", "gauge"
 _TEMPORALITY = {1: DELTA, 2: CUMULATIVE}  # OTLP AggregationTemporality
-MEASURES = (
-    "suggestions_shown",
-    "suggestions_accepted",
-    "lines_added",
-    "lines_removed",
-    "sessions",
-    "tokens",
-    "cost_usd",
-    "wait_s",
-)
 CLAUDE, GEMINI = "claude_code", "gemini_cli"
 AGENT_FEATURE = "agent"  # what the agentic CLIs do: edits proposed and applied on their own
 DEFAULT_FEATURE = "completion"

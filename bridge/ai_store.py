@@ -27,8 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Connection
 
-from bridge.ai_mapping import CUMULATIVE, DELTA, MEASURES, AiPoint
-from bridge.schema import ai_metrics, ai_points
+from bridge.ai_mapping import CUMULATIVE, DELTA, AiPoint
+from bridge.schema import AI_MEASURES, ai_metrics, ai_points
 from bridge.upsert import utc_now
 
 DEFAULT_SECONDS_PER_LINE = 12.0  # the middle of the seed's 10-15 s a hand-typed line takes
@@ -91,7 +91,7 @@ def _read_rows(conn: Connection, keys: list[RowKey]) -> dict[RowKey, dict[str, f
         stmt = sa.select(t).where(sa.tuple_(*key_columns).in_(chunk))
         for row in conn.execute(_locked(conn, stmt)):
             key = (row.connection_id, row.developer_id, row.date, row.tool, row.language, row.feature)
-            found[key] = {m: float(getattr(row, m)) for m in MEASURES}
+            found[key] = {m: float(getattr(row, m)) for m in AI_MEASURES}
     return found
 
 
@@ -114,7 +114,7 @@ def store_ai_points_in(conn: Connection, points: Sequence[AiPoint], time_saved: 
         return 0
     state = _read_state(conn, sorted({p.state_key for p in points}))
     changed: dict[StateKey, AiPoint] = {}
-    added: dict[RowKey, dict[str, float]] = defaultdict(lambda: dict.fromkeys(MEASURES, 0.0))
+    added: dict[RowKey, dict[str, float]] = defaultdict(lambda: dict.fromkeys(AI_MEASURES, 0.0))
     for point in sorted(points, key=lambda p: (p.time_ns, p.value)):  # in a batch too, oldest first
         step = increase(point, state.get(point.state_key))
         if step is None:
@@ -147,8 +147,8 @@ def store_ai_points_in(conn: Connection, points: Sequence[AiPoint], time_saved: 
     current = _read_rows(conn, keys)
     rows = []
     for key in keys:
-        totals = current.get(key, dict.fromkeys(MEASURES, 0.0))
-        totals = {m: totals[m] + added[key][m] for m in MEASURES}
+        totals = current.get(key, dict.fromkeys(AI_MEASURES, 0.0))
+        totals = {m: totals[m] + added[key][m] for m in AI_MEASURES}
         connection_id, developer_id, date, tool, language, feature = key
         rows.append(
             {
@@ -163,5 +163,5 @@ def store_ai_points_in(conn: Connection, points: Sequence[AiPoint], time_saved: 
                 "updated_at": now,
             }
         )
-    _upsert(conn, ai_metrics, rows, [*MEASURES, "time_saved_s", "updated_at"])
+    _upsert(conn, ai_metrics, rows, [*AI_MEASURES, "time_saved_s", "updated_at"])
     return len(rows)

@@ -167,6 +167,18 @@ installs = sa.Table(
     mysql_charset="utf8mb4",
 )
 
+# What an AI point can carry, summed per developer, day, tool, language and feature.
+AI_MEASURES = (
+    "suggestions_shown",
+    "suggestions_accepted",
+    "lines_added",
+    "lines_removed",
+    "sessions",
+    "tokens",
+    "cost_usd",
+    "wait_s",
+)
+
 # devtel's own: AI assistant use per developer, day, tool, language and feature (issue 6), fed by
 # Claude Code's, Gemini CLI's and devtel's own OTLP metrics (see bridge/ai_mapping.py).
 ai_metrics = sa.Table(
@@ -180,17 +192,8 @@ ai_metrics = sa.Table(
     sa.Column("feature", sa.String(32), primary_key=True),
     *(
         sa.Column(name, sa.Double(), nullable=False, default=0.0)
-        for name in (
-            "suggestions_shown",
-            "suggestions_accepted",
-            "lines_added",
-            "lines_removed",
-            "sessions",
-            "tokens",
-            "cost_usd",
-            "wait_s",
-            "time_saved_s",  # computed here from lines_added and wait_s, never taken from a client
-        )
+        # time_saved_s is computed here from lines_added and wait_s, never taken from a client
+        for name in (*AI_MEASURES, "time_saved_s")
     ),
     sa.Column("updated_at", _timestamp(), nullable=False),
     mysql_engine="InnoDB",

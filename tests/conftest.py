@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ci import unavailable
+
 pytest_plugins = ["tests.support.mariadb"]  # the private_mariadb fixture, for tests that stop the server
 
 MYSQL_URL_ENV = "DEVTEL_TEST_MYSQL_URL"
@@ -21,10 +23,7 @@ def _mysql_server_url() -> str:
 
 def _missing_mysql(reason: str) -> None:
     """In CI a missing MySQL fails the run; on a laptop it skips, saying why."""
-    message = f"MySQL/MariaDB unavailable at {_mysql_server_url()} ({reason}); set {MYSQL_URL_ENV}"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    unavailable(f"MySQL/MariaDB unavailable at {_mysql_server_url()} ({reason}); set {MYSQL_URL_ENV}")
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ import yaml
 
 from tests.grafana import prom_samples
 from tests.grafana.conftest import ROOT, load_dashboards
+from tests.support.ci import unavailable
 
 RULES = ROOT / "grafana" / "rules" / "devtel.rules.yaml"
 DASHBOARDS = load_dashboards()
@@ -102,7 +103,7 @@ def _get(url: str) -> dict:
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory) -> Iterator[str]:
     if shutil.which("promtool") is None or shutil.which("prometheus") is None:
-        pytest.skip("promtool/prometheus missing: apt-get install -y prometheus (Debian's package)")
+        unavailable("promtool/prometheus missing: apt-get install -y prometheus (Debian's package)")
     work = tmp_path_factory.mktemp("prometheus")
     samples = work / "samples.om"
     samples.write_text(prom_samples.openmetrics())

@@ -17,15 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ci import unavailable
 from tests.support.processes import free_port
 
 MARIADBD = "/usr/sbin/mariadbd"
 INSTALL_DB = ("mariadb-install-db", "mysql_install_db")
 DATABASE = "devtel"
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 class PrivateMariaDB:
@@ -150,9 +147,7 @@ def private_mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Privat
         server.install()
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
         server.stop(signal.SIGKILL)
-        if in_ci():
-            pytest.fail(f"could not start a private MariaDB: {exc}", pytrace=False)
-        pytest.skip(f"could not start a private MariaDB: {exc}")
+        unavailable(f"could not start a private MariaDB: {exc}")
     try:
         yield server
     finally:
