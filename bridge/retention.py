@@ -21,9 +21,9 @@ from bridge.schema import (
     ai_metrics,
     ai_points,
     command_stats,
-    day_snapshots,
     developer_metrics,
     ensure_schema,
+    install_days,
     installs,
 )
 from bridge.upsert import run_in_transaction
@@ -31,7 +31,7 @@ from bridge.upsert import run_in_transaction
 DEFAULT_AI_RETENTION_DAYS = 90
 MAX_DAYS = 36_500  # a century: anything longer is a typo
 # Every table keyed by developer and date; installs are handled apart (no developer, no date).
-DATED_TABLES = (developer_metrics, day_snapshots, command_stats, ai_metrics, ai_points)
+DATED_TABLES = (developer_metrics, install_days, command_stats, ai_metrics, ai_points)
 AI_TABLES = (ai_metrics, ai_points)
 
 
@@ -64,7 +64,7 @@ def _check_developer(developer: str) -> str:
 
 def _only_theirs(conn: Connection, connection_id: int, developer: str) -> list[str]:
     """The installs whose snapshots belong to this developer and nobody else."""
-    s = day_snapshots
+    s = install_days
     theirs = sa.select(s.c.install_id).where(
         s.c.connection_id == connection_id, s.c.developer_id == developer
     )

@@ -101,18 +101,18 @@ connections = sa.Table(
     mysql_charset="utf8mb4",
 )
 
-# devtel's own: every install's newest value of each field of a day, from which the DevLake
-# row is rebuilt (see bridge/snapshots.py).
-day_snapshots = sa.Table(
-    "_devtel_day_snapshots",
+# devtel's own: each install's newest view of a day, one row per install-day, from which the
+# DevLake row is rebuilt (see bridge/snapshots.py). ``fields`` is a JSON object
+# {"<field>@<source>": [observed_at Unix ns, value]}: one row to lock, read and write per
+# install-day keeps the write path at a few statements and values per request.
+install_days = sa.Table(
+    "_devtel_install_days",
     metadata,
     sa.Column("connection_id", sa.BigInteger(), primary_key=True, autoincrement=False),
     sa.Column("developer_id", sa.String(255), primary_key=True),
     sa.Column("date", sa.Date(), primary_key=True),
     sa.Column("install_id", sa.String(255), primary_key=True),
-    sa.Column("field", sa.String(64), primary_key=True),
-    sa.Column("observed_at", sa.BigInteger(), nullable=False),  # Unix nanoseconds
-    sa.Column("value", sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql"), nullable=False),
+    sa.Column("fields", sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql"), nullable=False),
     sa.Column("updated_at", _timestamp(), nullable=False),
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",
@@ -231,10 +231,14 @@ KEY_SECRET_SETTING = "api_key_hmac_secret"
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create what is missing; never alter a table that exists (DevLake may own it)."""
+    """Create what is missing and upgrade devtel's own tables; never alter DevLake's."""
     metadata.create_all(engine, checkfirst=True)
     with engine.begin() as conn:
         _ensure_key_secret(conn)
+    # Imported here: the upgrade writes through the snapshot store, which needs these tables.
+    from bridge.schema_upgrade import fold_legacy_snapshots
+
+    fold_legacy_snapshots(engine)
 
 
 def _ensure_key_secret(conn: Connection) -> None:

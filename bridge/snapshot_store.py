@@ -1,9 +1,11 @@
 """Writing day snapshots and rebuilding the DevLake rows they touch, in the caller's transaction.
 
-Three statements per batch however many requests it holds: one conditional upsert of the
-snapshots (a field only moves forward in time), one locking read of every snapshot of the
-touched days, one upsert of the rebuilt rows. The locking read makes replicas that write the
-same day at once serialise instead of losing one another's install.
+Each install's view of a day is one row of ``_devtel_install_days``. A batch, however many
+requests it holds, costs a fixed handful of statements: one upsert that creates and locks the
+touched install-days, one locking read of every install of the touched days, then writes only
+for what changed: the install-days, the command statistics, the rebuilt DevLake rows. A replay
+writes nothing. The locks make replicas that write the same day at once serialise instead of
+losing one another's install; they are taken in key order.
 """
 
 from __future__ import annotations
@@ -21,103 +23,111 @@ from bridge.ai_mapping import AiPoint
 from bridge.ai_store import DEFAULT_TIME_SAVED, TimeSaved, store_ai_points_in
 from bridge.command_stats import merge_command_stats, replace_day_stats_in
 from bridge.installs import InstallSighting, store_installs_in
-from bridge.schema import day_snapshots, dump_json
+from bridge.schema import dump_json, install_days
 from bridge.snapshots import COMMAND_STATS, DayKey, FieldSnapshot, install_values, merge_day
 from bridge.upsert import upsert_days_in, utc_now
 
-_KEY_COLUMNS = ("connection_id", "developer_id", "date", "install_id", "field")
+InstallDayKey = tuple[int, str, Any, str]  # connection, developer, date, install
+Fields = dict[str, list[Any]]  # "<field>@<source>" -> [observed_at, value]
+_KEY_COLUMNS = ("connection_id", "developer_id", "date", "install_id")
 
 
-def _snapshot_upsert(dialect: str) -> Any:
-    table = day_snapshots
+def _upsert(dialect: str, *, touch: bool) -> Any:
+    """``touch``: create missing rows and lock existing ones, changing nothing."""
+    table = install_days
     if dialect == "mysql":
         stmt = mysql.insert(table)
-        newer = stmt.inserted.observed_at >= table.c.observed_at
-        # MySQL assigns left to right: decide on `value` before `observed_at` moves.
-        return stmt.on_duplicate_key_update(
-            [
-                ("value", sa.case((newer, stmt.inserted.value), else_=table.c.value)),
-                ("updated_at", sa.case((newer, stmt.inserted.updated_at), else_=table.c.updated_at)),
-                ("observed_at", sa.func.greatest(table.c.observed_at, stmt.inserted.observed_at)),
-            ]
-        )
+        if touch:
+            return stmt.on_duplicate_key_update(connection_id=table.c.connection_id)
+        return stmt.on_duplicate_key_update(fields=stmt.inserted.fields, updated_at=stmt.inserted.updated_at)
     if dialect == "sqlite":
         stmt = sqlite.insert(table)
+        if touch:
+            return stmt.on_conflict_do_nothing(index_elements=list(_KEY_COLUMNS))
         return stmt.on_conflict_do_update(
             index_elements=list(_KEY_COLUMNS),
-            set_={
-                "value": stmt.excluded.value,
-                "observed_at": stmt.excluded.observed_at,
-                "updated_at": stmt.excluded.updated_at,
-            },
-            where=stmt.excluded.observed_at >= table.c.observed_at,
+            set_={"fields": stmt.excluded.fields, "updated_at": stmt.excluded.updated_at},
         )
-    raise ValueError(f"no snapshot upsert for the {dialect} dialect")
+    raise ValueError(f"no install-day upsert for the {dialect} dialect")
 
 
-def _newest_per_key(snapshots: Sequence[FieldSnapshot]) -> list[FieldSnapshot]:
-    """Within one batch too, only the newest of a stored field counts; sorted to lock in one order."""
-    newest: dict[tuple[Any, ...], FieldSnapshot] = {}
-    for snap in snapshots:
-        key = (*snap.day_key, snap.install_id, snap.stored_field)
-        if key not in newest or snap.observed_at >= newest[key].observed_at:
-            newest[key] = snap
-    return [newest[key] for key in sorted(newest)]
+def _key_row(key: InstallDayKey, fields: str, now: Any) -> dict[str, Any]:
+    return {**dict(zip(_KEY_COLUMNS, key, strict=True)), "fields": fields, "updated_at": now}
 
 
-def _read_days(conn: Connection, keys: list[DayKey]) -> dict[DayKey, list[FieldSnapshot]]:
-    table = day_snapshots
-    stmt = sa.select(table).where(
-        sa.tuple_(table.c.connection_id, table.c.developer_id, table.c.date).in_(keys)
-    )
+def _read_days(conn: Connection, days: list[DayKey]) -> dict[DayKey, dict[str, Fields]]:
+    """day -> install -> its fields, for every install of the given days (locked on MySQL)."""
+    table = install_days
+    day = (table.c.connection_id, table.c.developer_id, table.c.date)
+    stmt = sa.select(*day, table.c.install_id, table.c.fields).where(sa.tuple_(*day).in_(days))
     if conn.dialect.name == "mysql":
         stmt = stmt.with_for_update()
-    found: dict[DayKey, list[FieldSnapshot]] = defaultdict(list)
-    for row in conn.execute(stmt):
-        name, _, source = row.field.partition("@")
-        snap = FieldSnapshot(
-            row.connection_id,
-            row.developer_id,
-            row.date,
-            row.install_id,
-            name,
-            source,
-            row.observed_at,
-            json.loads(row.value),
-        )
-        found[snap.day_key].append(snap)
+    found: dict[DayKey, dict[str, Fields]] = defaultdict(dict)
+    for connection_id, developer_id, date, install_id, fields in conn.execute(stmt):
+        found[(connection_id, developer_id, date)][install_id] = json.loads(fields)
     return found
 
 
+def _apply(fields: Fields, snapshots: list[FieldSnapshot]) -> set[str]:
+    """Move fields forward in time (a newer or equal observation replaces); the names changed."""
+    changed = set()
+    for snap in snapshots:
+        current = fields.get(snap.stored_field)
+        if current is not None and snap.observed_at < current[0]:
+            continue
+        entry = [snap.observed_at, json.loads(dump_json(snap.value))]  # as it will read back
+        if entry != current:
+            fields[snap.stored_field] = entry
+            changed.add(snap.field)
+    return changed
+
+
+def _as_snapshots(day: DayKey, installs: dict[str, Fields]) -> list[FieldSnapshot]:
+    out = []
+    for install_id, fields in installs.items():
+        for stored_field, (observed_at, value) in fields.items():
+            name, _, source = stored_field.partition("@")
+            out.append(FieldSnapshot(*day, install_id, name, source, observed_at, value))
+    return out
+
+
 def store_snapshots_in(conn: Connection, snapshots: Sequence[FieldSnapshot]) -> int:
-    """Store the snapshots and rebuild the rows of the days they touch; returns rows rebuilt."""
-    unique = _newest_per_key(snapshots)
-    if not unique:
+    """Store the snapshots and rebuild the rows of the days they changed; returns rows rebuilt."""
+    if not snapshots:
         return 0
+    incoming: dict[InstallDayKey, list[FieldSnapshot]] = defaultdict(list)
+    for snap in snapshots:
+        incoming[(*snap.day_key, snap.install_id)].append(snap)
+    keys = sorted(incoming)
     now = utc_now()
+    conn.execute(_upsert(conn.dialect.name, touch=True), [_key_row(key, "{}", now) for key in keys])
+    stored = _read_days(conn, sorted({key[:3] for key in keys}))
+
+    changed_installs: list[InstallDayKey] = []
+    changed_days: dict[DayKey, set[str]] = defaultdict(set)
+    for key in keys:
+        day: DayKey = key[:3]  # type: ignore[assignment]
+        fields = stored[day].setdefault(key[3], {})
+        changed = _apply(fields, incoming[key])
+        if changed:
+            changed_installs.append(key)
+            changed_days[day] |= changed
+    if not changed_installs:
+        return 0
     conn.execute(
-        _snapshot_upsert(conn.dialect.name),
-        [
-            {
-                "connection_id": s.connection_id,
-                "developer_id": s.developer_id,
-                "date": s.date,
-                "install_id": s.install_id,
-                "field": s.stored_field,
-                "observed_at": s.observed_at,
-                "value": dump_json(s.value),
-                "updated_at": now,
-            }
-            for s in unique
-        ],
+        _upsert(conn.dialect.name, touch=False),
+        [_key_row(key, dump_json(stored[key[:3]][key[3]]), now) for key in changed_installs],  # type: ignore[index]
     )
-    keys = sorted({s.day_key for s in unique})
-    stored = _read_days(conn, keys)
-    stats_days = sorted({s.day_key for s in unique if s.field == COMMAND_STATS})
+    merged = {day: _as_snapshots(day, stored[day]) for day in sorted(changed_days)}
     replace_day_stats_in(
-        conn, {key: merge_command_stats(install_values(stored[key], COMMAND_STATS)) for key in stats_days}
+        conn,
+        {
+            day: merge_command_stats(install_values(rows, COMMAND_STATS))
+            for day, rows in merged.items()
+            if COMMAND_STATS in changed_days[day]
+        },
     )
-    return upsert_days_in(conn, [merge_day(key, stored[key]) for key in keys])
+    return upsert_days_in(conn, [merge_day(day, rows) for day, rows in merged.items()])
 
 
 def store_otlp_in(

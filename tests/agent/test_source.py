@@ -104,7 +104,7 @@ def test_collect_sends_the_real_repositories_to_the_real_receiver(env, write_con
         receiver.stop()
     with sqlite3.connect(db_path) as db:
         git_activity, snapshots = db.execute(
-            "SELECT git_activity, (SELECT group_concat(value) FROM _devtel_day_snapshots)"
+            "SELECT git_activity, (SELECT group_concat(fields) FROM _devtel_install_days)"
             " FROM _tool_developer_metrics WHERE connection_id = ? AND developer_id = ? AND date = ?",
             (connection_id, LOGIN, TODAY.isoformat()),
         ).fetchone()

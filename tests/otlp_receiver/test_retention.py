@@ -24,7 +24,7 @@ from tests.support.processes import RunningReceiver, create_connection, receiver
 
 TABLES = (
     "_tool_developer_metrics",
-    "_devtel_day_snapshots",
+    "_devtel_install_days",
     "_tool_developer_command_stats",
     "_tool_developer_ai_metrics",
     "_devtel_ai_points",

@@ -1,0 +1,112 @@
+"""The install-day store on real SQLite and MariaDB: forward-only fields, silent replays, the
+fold of the old per-field table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import sqlalchemy as sa
+
+from bridge.database import make_engine
+from bridge.schema import command_stats, developer_metrics, ensure_schema, install_days
+from bridge.schema_upgrade import LEGACY_SNAPSHOTS
+from bridge.snapshot_store import store_snapshots_in
+from bridge.snapshots import ACTIVE, COMMAND_STATS, FROM_METRICS, FROM_SUMMARY, FieldSnapshot
+from bridge.upsert import run_in_transaction
+
+DAY = dt.date(2026, 3, 4)
+STATS = [
+    {
+        "repository": "api",
+        "category": "test",
+        "tool": "pytest",
+        "outcome": "success",
+        "count": 3,
+        "total_duration_s": 9.0,
+        "p50_duration_s": 3.0,
+        "p95_duration_s": 4.0,
+        "cpu_time_s": 6.0,
+        "wall_time_s": 9.0,
+    }
+]
+
+
+def snap(field: str, observed_at: int, value: object, install: str = "laptop", source: str = FROM_METRICS):
+    return FieldSnapshot(1, "sarah", DAY, install, field, source, observed_at, value)
+
+
+def store(engine: sa.Engine, *snapshots: FieldSnapshot) -> int:
+    return run_in_transaction(engine, lambda conn: store_snapshots_in(conn, list(snapshots)))
+
+
+def row(engine: sa.Engine) -> sa.Row:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(developer_metrics)).one()
+
+
+def test_a_field_moves_only_forward_and_a_replay_writes_nothing(db_url: str) -> None:
+    engine = make_engine(db_url)
+    ensure_schema(engine)
+    newer = snap(ACTIVE, 200, {"active_hours": 6})
+    assert store(engine, newer) == 1
+    assert store(engine, snap(ACTIVE, 100, {"active_hours": 2})) == 0  # late and older
+    first = row(engine)
+    assert first.active_hours == 6
+    assert store(engine, newer) == 0  # a replay
+    assert row(engine).updated_at == first.updated_at
+    assert store(engine, snap(ACTIVE, 300, {"active_hours": 7})) == 1
+    assert row(engine).active_hours == 7
+
+
+def test_within_one_batch_the_newest_wins_whatever_the_order(db_url: str) -> None:
+    engine = make_engine(db_url)
+    ensure_schema(engine)
+    store(engine, snap(ACTIVE, 300, {"active_hours": 8}), snap(ACTIVE, 100, {"active_hours": 1}))
+    assert row(engine).active_hours == 8
+
+
+def test_command_stats_are_rewritten_only_when_they_change(db_url: str) -> None:
+    engine = make_engine(db_url)
+    ensure_schema(engine)
+    store(engine, snap(COMMAND_STATS, 100, STATS, source=FROM_SUMMARY))
+    with engine.connect() as conn:
+        written = conn.execute(sa.select(command_stats.c.updated_at, command_stats.c.count)).one()
+    store(engine, snap(ACTIVE, 200, {"active_hours": 3}))  # another field of the same day
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(command_stats.c.updated_at, command_stats.c.count)).one() == written
+    assert written.count == 3
+
+
+def test_the_old_per_field_table_is_folded_in_and_dropped(db_url: str) -> None:
+    engine = make_engine(db_url)
+    ensure_schema(engine)
+    store(engine, snap(ACTIVE, 500, {"active_hours": 9}, install="desktop"))  # already upgraded data
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"CREATE TABLE {LEGACY_SNAPSHOTS} (connection_id BIGINT, developer_id VARCHAR(255),"
+            " date DATE, install_id VARCHAR(255), field VARCHAR(64), observed_at BIGINT, value TEXT,"
+            " updated_at DATETIME, PRIMARY KEY (connection_id, developer_id, date, install_id, field))"
+        )
+        old = [
+            ("laptop", f"{ACTIVE}@{FROM_SUMMARY}", 100, {"active_clock_hours": [9, 10], "active_hours": 2}),
+            ("desktop", f"{ACTIVE}@{FROM_METRICS}", 50, {"active_hours": 1}),  # older than the new table's
+        ]
+        for install, field, observed_at, value in old:
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO {LEGACY_SNAPSHOTS} VALUES"
+                    " (1, 'sarah', :date, :install, :field, :at, :value, '2026-03-04 12:00:00')"
+                ),
+                {"date": DAY, "install": install, "field": field, "at": observed_at,
+                 "value": json.dumps(value)},
+            )
+    ensure_schema(engine)
+    assert not sa.inspect(engine).has_table(LEGACY_SNAPSHOTS)
+    with engine.connect() as conn:
+        stored = {r.install_id: json.loads(r.fields) for r in conn.execute(sa.select(install_days))}
+    assert stored["desktop"][f"{ACTIVE}@{FROM_METRICS}"] == [500, {"active_hours": 9}]
+    assert stored["laptop"][f"{ACTIVE}@{FROM_SUMMARY}"][0] == 100
+    assert row(engine).active_hours == 9  # two hours unioned with a count of nine: at least nine
+    ensure_schema(engine)  # nothing left to fold
+    assert row(engine).active_hours == 9
