@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
     serve.add_argument("--port", type=int, help="OTLP/HTTP and legacy port (default 4318)")
     serve.add_argument("--grpc-port", type=int, help="OTLP/gRPC port (default 4317; 0 turns gRPC off)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="receiver processes sharing the ports, one per core to use (default 1; MySQL/MariaDB only)",
+    )
     serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
 
     conns = commands.add_parser("connections", help="manage connections and their API keys")
@@ -110,7 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
     from otlp_receiver.server import run
 
     settings = ReceiverSettings.from_env(
-        resolve_url(args.db), host=args.host, port=args.port, grpc_port=args.grpc_port
+        resolve_url(args.db), host=args.host, port=args.port, grpc_port=args.grpc_port, workers=args.workers
     )
     return run(settings, log_level=args.log_level)
 
@@ -210,10 +215,14 @@ def _fake(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns the progress bar
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    configure_logging()
     handlers = {
         "serve": _serve,
         "connections": _connections,

@@ -48,15 +48,17 @@ def _export_method(state: ReceiverState, signal: Signal) -> Any:
 class GrpcServer:
     """Started and stopped with the receiver (see ReceiverState.attachments), on its event loop."""
 
-    def __init__(self, state: ReceiverState, host: str, port: int) -> None:
+    def __init__(self, state: ReceiverState, host: str, port: int, *, shared: bool = False) -> None:
+        """``shared``: other workers serve the same port (else a port in use is an error)."""
         self._state = state
+        self._shared = shared
         self._address = f"{host}:{port}"
         self._server: grpc.aio.Server | None = None
 
     async def start(self) -> None:
         options = [
             ("grpc.max_receive_message_length", self._state.settings.otlp_max_body),
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", int(self._shared)),
         ]
         server = grpc.aio.server(options=options)
         for signal in SIGNALS:

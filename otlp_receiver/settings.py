@@ -19,6 +19,7 @@ MAX_PENDING_ENV = "DEVTEL_MAX_PENDING_WRITES"  # default 2000 requests waiting; 
 RETRY_AFTER_ENV = "DEVTEL_RETRY_AFTER_SECONDS"  # default 5, sent with 503 and 429
 AI_SECONDS_PER_LINE_ENV = "DEVTEL_AI_SECONDS_PER_LINE"  # default 12: time saved per accepted AI line
 AI_RETENTION_ENV = "DEVTEL_AI_RETENTION_DAYS"  # default 90: AI rows older than this are pruned daily
+WORKERS_ENV = "DEVTEL_RECEIVER_WORKERS"  # default 1: receiver processes sharing the ports (MySQL only)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
@@ -27,6 +28,8 @@ DEFAULT_LEGACY_MAX_BODY = 1 << 20
 DEFAULT_OTLP_MAX_BODY = 16 << 20
 DEFAULT_MAX_PENDING = 2000
 DEFAULT_RETRY_AFTER = 5
+DEFAULT_WORKERS = 1
+MAX_WORKERS = 64
 
 
 class SettingsError(ValueError):
@@ -76,6 +79,7 @@ class ReceiverSettings:
     retry_after: int = DEFAULT_RETRY_AFTER
     ai_seconds_per_line: float = DEFAULT_AI_SECONDS_PER_LINE
     ai_retention_days: int = DEFAULT_AI_RETENTION_DAYS
+    workers: int = DEFAULT_WORKERS
 
     @classmethod
     def from_env(cls, db_url: str, **overrides: object) -> ReceiverSettings:
@@ -90,6 +94,20 @@ class ReceiverSettings:
             "retry_after": _int_env(RETRY_AFTER_ENV, DEFAULT_RETRY_AFTER, minimum=1),
             "ai_seconds_per_line": _seconds_env(AI_SECONDS_PER_LINE_ENV, DEFAULT_AI_SECONDS_PER_LINE),
             "ai_retention_days": ai_retention_days(),
+            "workers": _int_env(WORKERS_ENV, DEFAULT_WORKERS, minimum=1),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(db_url=db_url, **values)  # type: ignore[arg-type]
+        settings = cls(db_url=db_url, **values)  # type: ignore[arg-type]
+        settings.check_workers()
+        return settings
+
+    def check_workers(self) -> None:
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise SettingsError(
+                f"--workers / {WORKERS_ENV} must be between 1 and {MAX_WORKERS}, not {self.workers}"
+            )
+        if self.workers > 1 and self.db_url.startswith("sqlite"):
+            raise SettingsError(
+                "several workers need MySQL/MariaDB: SQLite takes one writer at a time,"
+                " so the others would only wait"
+            )

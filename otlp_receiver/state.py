@@ -78,8 +78,9 @@ class ReceiverState:
             self.metrics.db_seconds.labels(name).observe(time.perf_counter() - started)
             self.metrics.rows.labels(table).inc(rows)
 
-        def on_batch(requests: int, _items: int) -> None:
+        def on_batch(requests: int, pending: int) -> None:
             self.metrics.batch_requests.labels(name).observe(requests)
+            self.metrics.pending.labels(name).set(pending)  # kept current for the other workers' scrapes
 
         return BatchWriter(
             write,

@@ -38,7 +38,7 @@ class BatchWriter(Generic[T]):
         workers: int = 1,
         max_pending: int = 2000,
         retry_after: int = 5,
-        on_batch: Callable[[int, int], None] | None = None,
+        on_batch: Callable[[int, int], None] | None = None,  # (requests in the batch, still queued)
     ) -> None:
         self._write_batch = write_batch
         self._max_batch = max_batch
@@ -102,7 +102,7 @@ class BatchWriter(Generic[T]):
                 await self._commit([pending])
             return
         if self._on_batch is not None:
-            self._on_batch(len(batch), len(items))
+            self._on_batch(len(batch), self.pending)
         for pending in batch:
             _settle(pending, None)
 

@@ -106,8 +106,10 @@ def _children_cpu() -> float:
 
 @contextmanager
 def cpu_meter(receiver_pid: int, into: dict[str, float]) -> Iterator[None]:
-    """Cores used during the block by the receiver, the database server and reaped children (the load)."""
+    """Cores used during the block by the receiver (with its worker processes), the database
+    server and reaped children (the load)."""
     receiver = [psutil.Process(receiver_pid)]
+    receiver += receiver[0].children(recursive=True)
     database = _database_processes()
     before = (_cpu_seconds(receiver), _cpu_seconds(database), _children_cpu(), time.perf_counter())
     yield

@@ -23,10 +23,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def receiver_cli(*args: str, db_url: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def receiver_cli(
+    *args: str, db_url: str, check: bool = True, source: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    """``source``: the tree whose CLI runs (the benchmarks compare against an older one)."""
     return subprocess.run(
         [sys.executable, "-m", "otlp_receiver", *args, "--db", db_url],
-        cwd=ROOT,
+        cwd=source,
         capture_output=True,
         text=True,
         check=check,
@@ -34,9 +37,9 @@ def receiver_cli(*args: str, db_url: str, check: bool = True) -> subprocess.Comp
     )
 
 
-def create_connection(db_url: str, name: str) -> tuple[int, str]:
+def create_connection(db_url: str, name: str, source: Path = ROOT) -> tuple[int, str]:
     created = json.loads(
-        receiver_cli("connections", "create", "--name", name, "--json", db_url=db_url).stdout
+        receiver_cli("connections", "create", "--name", name, "--json", db_url=db_url, source=source).stdout
     )
     return created["id"], created["api_key"]
 
