@@ -15,11 +15,10 @@ import grpc
 import httpx
 import psutil
 import pytest
-import sqlalchemy as sa
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
 
-from bridge.database import make_engine
+from tests.support.db import fetch
 from tests.support.otlp import DayFigures, developer_resource, metrics_request
 from tests.support.processes import RunningReceiver, create_connection, free_port, start_receiver
 
@@ -70,18 +69,8 @@ def _requests_counted(receiver: RunningReceiver) -> float:
 
 
 def _stored_days(db_url: str, connection_id: int) -> dict[str, int]:
-    engine = make_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sa.text(
-                    "SELECT developer_id, active_hours FROM _tool_developer_metrics WHERE connection_id = :c"
-                ),
-                {"c": connection_id},
-            )
-            return {r.developer_id: r.active_hours for r in rows}
-    finally:
-        engine.dispose()
+    sql = "SELECT developer_id, active_hours FROM _tool_developer_metrics WHERE connection_id = :c"
+    return {r.developer_id: r.active_hours for r in fetch(db_url, sql, c=connection_id)}
 
 
 def test_workers_share_the_port_store_everything_and_report_one_set_of_metrics(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
 from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import (
@@ -18,7 +17,7 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 
-from bridge.database import make_engine
+from tests.support.db import fetch
 
 DELTA, CUMULATIVE = AggregationTemporality.DELTA, AggregationTemporality.CUMULATIVE
 
@@ -124,17 +123,8 @@ def claude_session(process: ToolProcess, email: str, session: str) -> None:
 
 def ai_rows(db_url: str, connection_id: int, developer: str) -> dict[tuple[str, str, str], dict[str, Any]]:
     """The developer's AI rows, keyed (tool, language, feature), values rounded to 6 places."""
-    engine = make_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            found = conn.execute(
-                sa.text(
-                    "SELECT * FROM _tool_developer_ai_metrics WHERE connection_id = :c AND developer_id = :d"
-                ),
-                {"c": connection_id, "d": developer},
-            ).all()
-    finally:
-        engine.dispose()
+    sql = "SELECT * FROM _tool_developer_ai_metrics WHERE connection_id = :c AND developer_id = :d"
+    found = fetch(db_url, sql, c=connection_id, d=developer)
     rows = {}
     for row in found:
         record = row._asdict()
