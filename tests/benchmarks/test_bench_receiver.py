@@ -368,14 +368,23 @@ def _http_sweep(base: str, frames: Sequence[Frame], authorization: str, content_
         _sweep(frames, send)
 
 
-def _undelivered(runs: Sequence[Run], frames: Sequence[Frame]) -> Sequence[Frame]:
-    """The frames that may not have been stored. wrk sends the frames in order from the first,
-    so without any refusal a run delivered at least those answered before the requests still
-    in flight at its end; after a refusal (a deliberate 429/503), any frame may be missing."""
-    if not all(set(r.statuses) <= HTTP_OK for r in runs):
-        return frames
-    delivered = max(r.answered - r.clients for r in runs)
-    return [] if delivered >= len(frames) else frames[max(0, delivered) :]
+DayKey = tuple[str, dt.date]
+
+
+def _not_stored(
+    engine: Engine, connection_id: int, expected: dict[DayKey, Any], frames_by_day: dict[DayKey, list[Frame]]
+) -> list[Frame]:
+    """The frames of every day whose row is not yet exactly right: a run stops partway through
+    the frames, and a deliberate 429/503 may have refused any of them."""
+    stored = _stored(engine, connection_id)
+    wrong = [key for key in frames_by_day if stored.get(key) != expected[key]]
+    return [frame for key in wrong for frame in frames_by_day[key]]
+
+
+@pytest.fixture(scope="module")
+def day_keys(team: list[FakeDay]) -> list[DayKey]:
+    """The days in the order of the bodies: one legacy body, or two OTLP bodies, per day."""
+    return [(d.row.developer_id, d.row.date) for d in team]
 
 
 def _measure_http(
@@ -386,7 +395,7 @@ def _measure_http(
     clients: int,
     authorization: str,
     content_type: str,
-) -> tuple[Run, Run, list[Run]]:
+) -> tuple[Run, Run]:
     """Baseline and route interleaved, REPEATS times; the median of each."""
     routes, baselines = [], []
     for _ in range(REPEATS):
@@ -413,7 +422,7 @@ def _measure_http(
             )
         )
     _check_http_statuses([*routes, *baselines])
-    return median_run(routes), median_run(baselines), routes
+    return median_run(routes), median_run(baselines)
 
 
 @pytest.fixture(scope="module")
@@ -424,20 +433,21 @@ def healthz_frames(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_legacy_route(
     receivers: dict[str, Target],
     team: list[FakeDay],
+    day_keys: list[DayKey],
     legacy_expected: dict[tuple[str, dt.date], dict[str, Any]],
     healthz_frames: Path,
     tmp_path: Path,
 ) -> None:
     bodies = [json.dumps(to_flat_report(d.row)).encode() for d in team]
-    for name, target in receivers.items():
-        receiver, engine = target.receiver, target.engine
+    for name, under_test in receivers.items():
+        receiver, engine = under_test.receiver, under_test.engine
         for clients in LEVELS:
-            connection_id, api_key = target.new_connection(f"bench legacy {name} {clients}")
-            target = REPORT_URL.format(base="", connection=connection_id)
-            frame_list = [Frame("POST", target, body) for body in bodies]
+            connection_id, api_key = under_test.new_connection(f"bench legacy {name} {clients}")
+            path = REPORT_URL.format(base="", connection=connection_id)
+            frame_list = [Frame("POST", path, body) for body in bodies]
             frames = write_frames(tmp_path / f"legacy-{connection_id}", frame_list)
             authorization = f"Bearer {api_key}"
-            run, baseline, runs = _measure_http(
+            run, baseline = _measure_http(
                 receiver,
                 frames,
                 healthz_frames,
@@ -446,12 +456,15 @@ def test_legacy_route(
                 content_type="application/json",
             )
             FIGURES.append(Figure("legacy JSON route", name, run, baseline, CEILINGS.get("raw upsert")))
-            _http_sweep(receiver.url, _undelivered(runs, frame_list), authorization, "application/json")
+            by_day = {key: [frame] for key, frame in zip(day_keys, frame_list, strict=True)}
+            missing = _not_stored(engine, connection_id, legacy_expected, by_day)
+            _http_sweep(receiver.url, missing, authorization, "application/json")
             assert _stored(engine, connection_id) == legacy_expected
 
 
 def test_otlp_http_protobuf(
     receivers: dict[str, Target],
+    day_keys: list[DayKey],
     otlp_bodies: list[tuple[Signal, bytes]],
     otlp_expected: dict[tuple[str, dt.date], dict[str, Any]],
     healthz_frames: Path,
@@ -459,12 +472,14 @@ def test_otlp_http_protobuf(
 ) -> None:
     frame_list = [Frame("POST", signal.path, body) for signal, body in otlp_bodies]
     frames = write_frames(tmp_path / "otlp-http", frame_list)
-    for name, target in receivers.items():
-        receiver, engine = target.receiver, target.engine
+    by_day = {key: frame_list[2 * n : 2 * n + 2] for n, key in enumerate(day_keys)}
+    assert by_day.keys() == otlp_expected.keys()
+    for name, under_test in receivers.items():
+        receiver, engine = under_test.receiver, under_test.engine
         for clients in LEVELS:
-            connection_id, api_key = target.new_connection(f"bench otlp-http {name} {clients}")
+            connection_id, api_key = under_test.new_connection(f"bench otlp-http {name} {clients}")
             authorization = f"Bearer {api_key}"
-            run, baseline, runs = _measure_http(
+            run, baseline = _measure_http(
                 receiver,
                 frames,
                 healthz_frames,
@@ -473,7 +488,8 @@ def test_otlp_http_protobuf(
                 content_type="application/x-protobuf",
             )
             FIGURES.append(Figure("OTLP/HTTP protobuf", name, run, baseline, CEILINGS.get("raw upsert")))
-            _http_sweep(receiver.url, _undelivered(runs, frame_list), authorization, "application/x-protobuf")
+            missing = _not_stored(engine, connection_id, otlp_expected, by_day)
+            _http_sweep(receiver.url, missing, authorization, "application/x-protobuf")
             assert _stored(engine, connection_id) == otlp_expected
 
 
@@ -491,11 +507,11 @@ def test_otlp_grpc(
     frames = write_frames(tmp_path / "otlp-grpc", frame_list)
     # The do-nothing baseline: an empty Export goes through auth and decoding, stores nothing.
     empty = write_frames(tmp_path / "grpc-empty", [Frame("RPC", _grpc_path(LOGS), b"")])
-    for name, target in receivers.items():
-        receiver, engine = target.receiver, target.engine
+    for name, under_test in receivers.items():
+        receiver, engine = under_test.receiver, under_test.engine
         target = f"127.0.0.1:{receiver.grpc_port}"
         for clients in LEVELS:
-            connection_id, api_key = target.new_connection(f"bench otlp-grpc {name} {clients}")
+            connection_id, api_key = under_test.new_connection(f"bench otlp-grpc {name} {clients}")
             authorization = f"Bearer {api_key}"
             routes, baselines = [], []
             for _ in range(REPEATS):
