@@ -7,9 +7,10 @@ what is new and rotates the file: the spool is linked as ``shell.spool.1`` and a
 replaces it in one rename, so a shell never finds it missing.
 
 The bash and zsh hooks keep the spool open between commands (a write to a held descriptor is
-far cheaper than an open per command) and open it again at the first prompt ``REOPEN_S`` or
-more after they last did. So for up to ``REOPEN_S`` after a rotation a shell may still append
-to ``shell.spool.1``. The agent therefore reads ``shell.spool.1`` at every pass, incrementally
+far cheaper than an open per command). At the first prompt ``REOPEN_S`` or more after their
+last check they check that the descriptor is still the live spool (two stat calls) and open it
+again if not. So for up to ``REOPEN_S`` after a rotation a shell may still append to
+``shell.spool.1``. The agent therefore reads ``shell.spool.1`` at every pass, incrementally
 like the live file, and finishes and deletes it only once nothing has changed it for
 ``GRACE_S`` (its ctime, which the link, the rename and every write move forward); until then the
 live spool is not rotated again. The fish hook opens the spool by name for every command.
@@ -35,7 +36,7 @@ FORMAT_VERSION: Final = "1"
 SHELLS: Final = ("bash", "zsh", "fish")
 MAX_LINE_BYTES: Final = 64 * 1024  # the hooks cut commands at 4 KiB; anything longer is not theirs
 MAX_DURATION_S: Final = 7 * 24 * 3600.0
-REOPEN_S: Final = 10  # the bash and zsh hooks open the spool again this often (their __devtel_open)
+REOPEN_S: Final = 10  # the bash and zsh hooks check this often that they hold the live spool
 GRACE_S: Final = 30.0  # a rotated file untouched this long has no shell left writing it
 
 

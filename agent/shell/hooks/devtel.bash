@@ -8,10 +8,11 @@
 # DEVTEL_HOME is read once, when the hook is installed.
 
 # The spool stays open between commands: a write to a held descriptor costs no path lookup,
-# no open and no close. The agent rotates the spool by renaming it, so the hook opens it again
-# at the first prompt 10 s or more after it last did; the agent keeps reading a rotated file
-# until no shell can still be writing it (agent/shell/spool.py). Only a spool that exists and
-# is writable is opened; until one is, every prompt tries again and writes nothing.
+# no open and no close. The agent rotates the spool by renaming it, so at the first prompt 10 s
+# or more after its last check the hook checks that it still holds the live spool (two stat
+# calls) and opens it again if not; the agent keeps reading a rotated file until no shell can
+# still be writing it (agent/shell/spool.py). Only a spool that exists and is writable is
+# opened; until one is, every prompt tries again and writes nothing.
 __devtel_open() {
     [[ -z $__devtel_fd ]] || exec {__devtel_fd}>&-
     __devtel_fd=
@@ -31,7 +32,9 @@ __devtel_debug() {
 # later entries and PS1 see it too. Few statements: in bash each one costs microseconds.
 __devtel_precmd() {
     __devtel_status=$?
-    (( EPOCHSECONDS < __devtel_reopen )) || __devtel_open && [[ -n $__devtel_start ]] &&
+    (( EPOCHSECONDS < __devtel_reopen )) ||
+        { [[ $__devtel_spool -ef /dev/fd/$__devtel_fd ]] && __devtel_reopen=$((EPOCHSECONDS + 10)); } ||
+        __devtel_open && [[ -n $__devtel_start ]] &&
         printf '1\tbash\t%s\t%s\t%s\t%s\t%s\t%s\n' "$$" "$__devtel_start" "${EPOCHREALTIME-}" "$__devtel_status" \
             "${__devtel_dir//$'\n'/ }" "${__devtel_cmd//$'\n'/ }" >&"$__devtel_fd"
     __devtel_start= __devtel_cmd= __devtel_dir=

@@ -16,10 +16,11 @@ __devtel_preexec() {
 
 # The spool stays open between commands (close-on-exec, so no command inherits it): one write
 # call per command, no path lookup, no open, no close. The agent rotates the spool by renaming
-# it, so the hook opens it again at the first prompt 10 s or more after it last did; the agent
-# keeps reading a rotated file until no shell can still be writing it (agent/shell/spool.py).
-# sysopen without -o creat opens only a spool that exists and is writable; until one is, every
-# prompt tries again and writes nothing.
+# it, so at the first prompt 10 s or more after its last check the hook checks that it still
+# holds the live spool (two stat calls) and opens it again if not; the agent keeps reading a
+# rotated file until no shell can still be writing it (agent/shell/spool.py). sysopen without
+# -o creat opens only a spool that exists and is writable; until one is, every prompt tries
+# again and writes nothing.
 __devtel_open() {
     [[ -z $__devtel_fd ]] || exec {__devtel_fd}>&-
     __devtel_fd=
@@ -29,7 +30,9 @@ __devtel_open() {
 
 __devtel_precmd() {
     __devtel_status=$?
-    (( EPOCHSECONDS < __devtel_reopen )) || __devtel_open && [[ -n $__devtel_start ]] &&
+    (( EPOCHSECONDS < __devtel_reopen )) ||
+        { [[ $__devtel_spool -ef /dev/fd/$__devtel_fd ]] && __devtel_reopen=$((EPOCHSECONDS + 10)); } ||
+        __devtel_open && [[ -n $__devtel_start ]] &&
         syswrite -o $__devtel_fd "1	zsh	$$	$__devtel_start	${EPOCHREALTIME-}	$__devtel_status	${__devtel_dir//$'\n'/ }	${__devtel_cmd//$'\n'/ }
 "
     __devtel_start= __devtel_dir= __devtel_cmd=
