@@ -22,7 +22,7 @@ __devtel_preexec() {
 # -o creat opens only a spool that exists and is writable; until one is, every prompt tries
 # again and writes nothing.
 __devtel_open() {
-    [[ -z $__devtel_fd ]] || exec {__devtel_fd}>&-
+    [[ -z $__devtel_fd ]] || { exec {__devtel_fd}>&- } 2>/dev/null  # closed by someone else: quietly
     __devtel_fd=
     zmodload -e zsh/system && sysopen -a -o cloexec -u __devtel_fd -- $__devtel_spool 2>/dev/null &&
         __devtel_reopen=$((EPOCHSECONDS + 10))
