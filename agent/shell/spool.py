@@ -134,8 +134,8 @@ def drain(home: Path, ledger: Ledger, *, grace: float | None = None) -> PassResu
             rotated.unlink(missing_ok=True)
     if live.exists():
         total = _add(total, _read(live, ledger, final=False))
-        if live.stat().st_size:
-            _rotate(home)  # does nothing while shell.spool.1 is still there
+        if live.stat().st_size and not rotated.exists():  # one rotated file at a time
+            _rotate(home)
     elif home.is_dir():
         ensure_spool(home)
     ledger.keep_offsets([_identity(p) for p in (rotated, live) if p.exists()])
