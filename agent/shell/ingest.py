@@ -60,6 +60,8 @@ class _Ledger:
         return self._repositories[directory]
 
 
-def ingest(home: Path, store: CommandStore, rules: Mapping[str, str]) -> PassResult:
-    """Read what the hooks wrote since the last pass into the store."""
-    return drain(home, _Ledger(store, rules))
+def ingest(
+    home: Path, store: CommandStore, rules: Mapping[str, str], *, grace: float | None = None
+) -> PassResult:
+    """Read what the hooks wrote since the last pass into the store (``grace``: see ``drain``)."""
+    return drain(home, _Ledger(store, rules), grace=grace)

@@ -1,20 +1,29 @@
 """The hooks' spool file: made by the agent, read incrementally, exactly once, whatever it holds.
 
 The hooks append ``1<TAB>shell<TAB>pid<TAB>start<TAB>end<TAB>status<TAB>directory<TAB>command`` lines
-to ``$DEVTEL_HOME/shell.spool``, but only to a spool that exists and is writable: one access
-check is their whole guard, so the agent makes the file (mode 0600: it holds raw command
-lines) and keeps it in place. Each pass reads what is new and rotates the file: the spool is
-linked as ``shell.spool.1`` and a fresh empty one replaces it in one rename, so a shell never
-finds it missing, and one that appended during the swap wrote into ``shell.spool.1``, which the
-next pass finishes and deletes. Raw command lines stay on disk for at most two passes.
-Offsets are kept per file identity (device, inode) in the same SQLite transaction as the
-records read, so a crash between the two can neither lose nor repeat one.
+to ``$DEVTEL_HOME/shell.spool``, but only to a spool that exists and is writable, so the agent
+makes the file (mode 0600: it holds raw command lines) and keeps it in place. Each pass reads
+what is new and rotates the file: the spool is linked as ``shell.spool.1`` and a fresh empty one
+replaces it in one rename, so a shell never finds it missing.
+
+The bash and zsh hooks keep the spool open between commands (a write to a held descriptor is
+far cheaper than an open per command). At the first prompt ``REOPEN_S`` or more after their
+last check they check that the descriptor is still the live spool (two stat calls) and open it
+again if not. So for up to ``REOPEN_S`` after a rotation a shell may still append to
+``shell.spool.1``. The agent therefore reads ``shell.spool.1`` at every pass, incrementally
+like the live file, and finishes and deletes it only once nothing has changed it for
+``GRACE_S`` (its ctime, which the link, the rename and every write move forward); until then the
+live spool is not rotated again. The fish hook opens the spool by name for every command.
+Raw command lines stay on disk for two passes, or ``GRACE_S`` after their last write if that is
+longer. Offsets are kept per file identity (device, inode) in the same SQLite transaction as
+the records read, so a crash between the two can neither lose nor repeat one.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +36,8 @@ FORMAT_VERSION: Final = "1"
 SHELLS: Final = ("bash", "zsh", "fish")
 MAX_LINE_BYTES: Final = 64 * 1024  # the hooks cut commands at 4 KiB; anything longer is not theirs
 MAX_DURATION_S: Final = 7 * 24 * 3600.0
+REOPEN_S: Final = 10  # the bash and zsh hooks check this often that they hold the live spool
+GRACE_S: Final = 30.0  # a rotated file untouched this long has no shell left writing it
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,21 +120,35 @@ def _rotate(home: Path) -> None:
     os.replace(fresh, live)
 
 
-def drain(home: Path, ledger: Ledger) -> PassResult:
-    """One pass: finish the rotated file, read the live one, rotate it. Missing files are fine."""
+def drain(home: Path, ledger: Ledger, *, grace: float | None = None) -> PassResult:
+    """One pass: read the rotated file (finish and delete it once it has been quiet for
+    ``grace`` seconds, ``GRACE_S`` by default), read the live one, rotate it if the rotated file
+    is gone. Missing files are fine."""
+    grace = GRACE_S if grace is None else grace
     rotated, live = home / ROTATED_FILE, home / SPOOL_FILE
     total = PassResult()
     if rotated.exists():
-        total = _add(total, _read(rotated, ledger, final=True))
-        rotated.unlink(missing_ok=True)
+        final = _quiet_for(rotated, grace)
+        total = _add(total, _read(rotated, ledger, final=final))
+        if final:
+            rotated.unlink(missing_ok=True)
     if live.exists():
         total = _add(total, _read(live, ledger, final=False))
-        if live.stat().st_size:
+        if live.stat().st_size and not rotated.exists():  # one rotated file at a time
             _rotate(home)
     elif home.is_dir():
         ensure_spool(home)
     ledger.keep_offsets([_identity(p) for p in (rotated, live) if p.exists()])
     return total
+
+
+def _quiet_for(path: Path, grace: float) -> bool:
+    """Nothing has linked, renamed or written ``path`` for ``grace`` seconds."""
+    try:
+        changed = path.stat().st_ctime
+    except FileNotFoundError:
+        return True
+    return time.time() - changed >= grace
 
 
 def _add(a: PassResult, b: PassResult) -> PassResult:

@@ -7,15 +7,36 @@
 # hook makes it): with DEVTEL_HOME missing or read-only it writes nothing, and says nothing.
 # DEVTEL_HOME is read once, when the hook is installed.
 
+# The spool stays open between commands: a write to a held descriptor costs no path lookup,
+# no open and no close. The agent rotates the spool by renaming it, so at the first prompt 10 s
+# or more after its last check the hook checks that it still holds the live spool (two stat
+# calls) and opens it again if not; the agent keeps reading a rotated file until no shell can
+# still be writing it (agent/shell/spool.py). Only a spool that exists and is writable is
+# opened; until one is, every prompt tries again and writes nothing.
+__devtel_open() {
+    [[ -z $__devtel_fd ]] || exec {__devtel_fd}>&-
+    __devtel_fd=
+    [[ -w $__devtel_spool ]] && { exec {__devtel_fd}>>"$__devtel_spool"; } 2>/dev/null &&
+        __devtel_reopen=$((EPOCHSECONDS + 10))
+}
+
+# Before every simple command, from the DEBUG trap: a function, parsed once, is cheaper than a
+# trap string bash parses anew each time. Armed only between PS0 and the next prompt. A loop's
+# repeats are cut at 4 KiB, enough to classify.
+__devtel_debug() {
+    [[ -z $__devtel_start || $BASH_COMMAND == __devtel_* || ${#__devtel_cmd} -ge 4096 ]] ||
+        __devtel_cmd+="${__devtel_cmd:+; }${BASH_COMMAND:0:1024}"
+}
+
 # First entry of PROMPT_COMMAND: $? is still the command's status here, and is handed on so
 # later entries and PS1 see it too. Few statements: in bash each one costs microseconds.
-# It appends only to a spool the agent made, so one access check keeps a missing or read-only
-# DEVTEL_HOME silent (cheaper than sending stderr to /dev/null on every prompt).
 __devtel_precmd() {
     __devtel_status=$?
-    [[ -n $__devtel_start && -w $__devtel_spool ]] &&
+    (( EPOCHSECONDS < __devtel_reopen )) ||
+        { [[ $__devtel_spool -ef /dev/fd/$__devtel_fd ]] && __devtel_reopen=$((EPOCHSECONDS + 10)); } ||
+        __devtel_open && [[ -n $__devtel_start ]] &&
         printf '1\tbash\t%s\t%s\t%s\t%s\t%s\t%s\n' "$$" "$__devtel_start" "${EPOCHREALTIME-}" "$__devtel_status" \
-            "${__devtel_dir//$'\n'/ }" "${__devtel_cmd//$'\n'/ }" >>"$__devtel_spool"
+            "${__devtel_dir//$'\n'/ }" "${__devtel_cmd//$'\n'/ }" >&"$__devtel_fd"
     __devtel_start= __devtel_cmd= __devtel_dir=
     return "$__devtel_status"
 }
@@ -23,6 +44,7 @@ __devtel_precmd() {
 # Install once per shell, keeping whatever PROMPT_COMMAND (string or array), PS0 and DEBUG trap
 # exist. Disarmed meanwhile: evaluated again at a prompt, the line is recorded, not this code.
 __devtel_rearm=${__devtel_start-} __devtel_start= __devtel_cmd=${__devtel_cmd-} __devtel_dir=${__devtel_dir-}
+__devtel_fd=${__devtel_fd-} __devtel_reopen=${__devtel_reopen:-0}
 __devtel_spool=${DEVTEL_HOME:-${HOME-}/.local/state/devtel}/shell.spool
 if [[ ${PROMPT_COMMAND[*]-} != *__devtel_precmd* ]]; then
     if [[ -n ${PROMPT_COMMAND[1]+set} ]]; then  # an array of several commands
@@ -39,13 +61,11 @@ declare -gA __devtel_none=()
 if [[ ${PS0-} != *__devtel_* ]]; then
     PS0="${PS0-}"'${__devtel_none[${__devtel_start:=${EPOCHREALTIME-}}${__devtel_dir:=$PWD}]-}'
 fi
-# Before every simple command: the fast path is one test and no function call. A loop's
-# repeats are cut at 4 KiB, enough to classify.
 __devtel_trap=$(trap -p DEBUG)
-if [[ $__devtel_trap != *__devtel_cmd* ]]; then
+if [[ $__devtel_trap != *__devtel_debug* ]]; then
     __devtel_trap=${__devtel_trap#trap -- }
     eval "__devtel_trap=${__devtel_trap% DEBUG}"
-    trap -- "${__devtel_trap:+$__devtel_trap$'\n'}"'[[ -z $__devtel_start || $BASH_COMMAND == __devtel_* || ${#__devtel_cmd} -ge 4096 ]] || __devtel_cmd+="${__devtel_cmd:+; }${BASH_COMMAND:0:1024}"' DEBUG
+    trap -- "${__devtel_trap:+$__devtel_trap$'\n'}__devtel_debug" DEBUG
 fi
 unset __devtel_trap
 __devtel_start=$__devtel_rearm

@@ -7,13 +7,17 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from agent.cli import main
+from agent.shell.classify import DEFAULT_RULES
 from agent.shell.hooks import SHELLS, hook_script
-from agent.shell.spool import SPOOL_FILE
+from agent.shell.ingest import ingest
+from agent.shell.spool import REOPEN_S, ROTATED_FILE, SPOOL_FILE, parse_line
+from agent.shell.store import CommandStore
 from tests.agent.shell.conftest import spool_records
 from tests.agent.shell.ptyshell import write_rc
 
@@ -216,3 +220,63 @@ def test_devtel_agent_hook_prints_a_script_the_shell_accepts_and_makes_the_spool
     check = {"bash": ["bash", "-n"], "zsh": ["zsh", "-n"], "fish": ["fish", "--no-execute"]}[name]
     assert subprocess.run([*check, str(script)], capture_output=True, text=True).returncode == 0
     assert SPOOL_FILE in printed
+
+
+def _spool_descriptors(pid: int) -> list[int]:
+    """The inodes of the spool files the process holds open (a rotated one shows in /proc under
+    its old name, marked deleted, so the inode is what tells them apart)."""
+    inodes = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if SPOOL_FILE in os.readlink(fd):
+                inodes.append(fd.stat().st_ino)
+        except OSError:  # closed meanwhile
+            continue
+    return inodes
+
+
+def test_a_shell_holding_the_spool_open_loses_and_repeats_nothing_across_rotation(shell, start, devtel_home):
+    store = CommandStore(devtel_home)
+    session = start(shell)
+    opened = time.time()  # bash and zsh have opened the spool at their first prompt
+    session.run("true")
+    assert ingest(devtel_home, store, DEFAULT_RULES).records == 1  # and rotates the spool
+    session.run("false")  # within REOPEN_S of the open: bash and zsh still write the rotated file
+    rotated = devtel_home / ROTATED_FILE
+    if shell != "fish":  # fish opens the spool by name for every command
+        assert [r.status for r in map(parse_line, rotated.read_bytes().splitlines())] == [0, 1]
+        assert _spool_descriptors(session.pid) == [rotated.stat().st_ino]
+    assert ingest(devtel_home, store, DEFAULT_RULES).records == 1
+    assert rotated.exists(), "deleted while a shell may still write it"
+    time.sleep(max(0.0, opened + REOPEN_S + 0.5 - time.time()))
+    # Exits 3, at the first prompt past REOPEN_S: the hook opens the live spool again.
+    session.run(SUBSHELL[shell])
+    opened_again = (devtel_home / SPOOL_FILE).stat().st_ino
+    if shell != "fish":
+        assert _spool_descriptors(session.pid) == [opened_again]
+    ingest(devtel_home, store, DEFAULT_RULES, grace=0)  # no shell writes shell.spool.1 now: finished
+    assert not rotated.exists() or rotated.stat().st_ino == opened_again
+    session.run("true")
+    ingest(devtel_home, store, DEFAULT_RULES, grace=0)
+    session.close()
+    ingest(devtel_home, store, DEFAULT_RULES, grace=0)
+    ingest(devtel_home, store, DEFAULT_RULES, grace=0)
+    commands = store.between(0, 2 * time.time())
+    store.close()
+    codes = [c.exit_code for c in commands]
+    if shell == "fish" and codes[4:] == [0]:  # fish's postexec may also see the closing `exit`
+        codes.pop()
+    assert codes == [0, 1, 3, 0], "a record lost or read twice"
+    assert not rotated.exists()
+
+
+@pytest.mark.parametrize("name", ["bash", "zsh"])
+def test_commands_do_not_inherit_the_spool_zsh_or_only_write_only_bash(name, start, devtel_home):
+    session = start(name)
+    assert len(_spool_descriptors(session.pid)) == 1  # the shell holds it
+    listing = session.run("ls -l /proc/self/fd/")  # ls is the child here
+    if name == "zsh":  # sysopen -o cloexec
+        assert SPOOL_FILE not in listing
+    else:  # bash has no builtin for close-on-exec: a child inherits a write-only descriptor
+        inherited = [line for line in listing.splitlines() if SPOOL_FILE in line]
+        assert len(inherited) == 1 and inherited[0].startswith("l-wx")

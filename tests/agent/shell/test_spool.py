@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from agent.shell import spool as spool_module
 from agent.shell.classify import DEFAULT_RULES
 from agent.shell.ingest import ingest, outcome
-from agent.shell.spool import MAX_LINE_BYTES, ROTATED_FILE, SPOOL_FILE, parse_line
+from agent.shell.spool import GRACE_S, MAX_LINE_BYTES, ROTATED_FILE, SPOOL_FILE, parse_line
 from agent.shell.store import CommandStore
 
 T0 = float(int(time.time()) - 86400)  # inside the store's retention
@@ -24,6 +25,14 @@ def line(n: int, command: str = "pytest -q", status: int = 0, directory: str = "
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def no_grace(monkeypatch):
+    """Here every writer is a file object the test itself closes, never a shell holding the spool
+    open, so a rotated file may be finished at the very next pass. The grace period has its own
+    tests below, which pass ``grace`` explicitly."""
+    monkeypatch.setattr(spool_module, "GRACE_S", 0.0)
 
 
 @pytest.fixture
@@ -61,6 +70,40 @@ def test_a_shell_writing_into_the_renamed_file_loses_nothing(home, store):
         late_writer.write(line(2))
     ingest(home, store, DEFAULT_RULES)
     assert stored(store) == [T0 + 1.5, T0 + 2.5]
+
+
+def test_a_rotated_file_is_read_again_until_it_has_been_quiet_for_the_grace_period(home, store):
+    append(home, line(1))
+    with (home / SPOOL_FILE).open("ab", buffering=0) as held:  # held open, as bash and zsh do
+        assert ingest(home, store, DEFAULT_RULES, grace=GRACE_S).records == 1
+        held.write(line(2))  # into shell.spool.1 now: the shell has not reopened yet
+        append(home, line(3))  # another shell, already on the fresh spool
+        assert ingest(home, store, DEFAULT_RULES, grace=GRACE_S).records == 2
+        assert (home / ROTATED_FILE).exists(), "deleted while a shell may still write it"
+        assert (home / SPOOL_FILE).read_bytes() == line(3), "rotated again before the last file was finished"
+        held.write(line(4))
+        assert ingest(home, store, DEFAULT_RULES, grace=GRACE_S).records == 1
+    # The shell has reopened the spool; once shell.spool.1 has been quiet for the grace period:
+    assert ingest(home, store, DEFAULT_RULES, grace=0).records == 0
+    assert (home / ROTATED_FILE).read_bytes() == line(3)  # finished, and the live spool rotated in turn
+    assert (home / SPOOL_FILE).read_bytes() == b""
+    append(home, line(5))
+    ingest(home, store, DEFAULT_RULES, grace=0)
+    ingest(home, store, DEFAULT_RULES, grace=0)
+    assert not (home / ROTATED_FILE).exists()
+    assert sorted(stored(store)) == [T0 + n + 0.5 for n in range(1, 6)]
+
+
+def test_a_rotated_file_is_finished_once_quiet_for_the_default_grace(home, store, monkeypatch):
+    append(home, line(1))
+    ingest(home, store, DEFAULT_RULES)
+    monkeypatch.setattr(spool_module, "GRACE_S", 3600.0)
+    ingest(home, store, DEFAULT_RULES)
+    assert (home / ROTATED_FILE).exists()
+    later = time.time() + 3601
+    monkeypatch.setattr(spool_module.time, "time", lambda: later)
+    ingest(home, store, DEFAULT_RULES)
+    assert not (home / ROTATED_FILE).exists() and stored(store) == [T0 + 1.5]
 
 
 def test_without_hard_links_the_spool_is_renamed_and_made_again(home, store, monkeypatch):
