@@ -21,11 +21,10 @@ from bridge.upsert import run_in_transaction
 
 log = logging.getLogger("devtel.bridge")
 LEGACY_SNAPSHOTS = "_devtel_day_snapshots"
-_FOLD_ROWS = 5000
 
 
-def _legacy_snapshots(engine: Engine, table: sa.Table) -> Iterator[list[FieldSnapshot]]:
-    """The old rows in key order, in chunks that never split a day."""
+def _legacy_snapshots(engine: Engine, table: sa.Table, chunk_rows: int) -> Iterator[list[FieldSnapshot]]:
+    """The old rows in key order, in chunks of about ``chunk_rows`` that never split a day."""
     day_key = (table.c.connection_id, table.c.developer_id, table.c.date)
     with engine.connect() as conn:
         rows = conn.execution_options(stream_results=True).execute(sa.select(table).order_by(*day_key))
@@ -40,7 +39,7 @@ def _legacy_snapshots(engine: Engine, table: sa.Table) -> Iterator[list[FieldSna
                 row.observed_at,
                 json.loads(row.value),
             )
-            if len(chunk) >= _FOLD_ROWS and chunk[-1].day_key != snap.day_key:
+            if len(chunk) >= chunk_rows and chunk[-1].day_key != snap.day_key:
                 yield chunk
                 chunk = []
             chunk.append(snap)
@@ -48,13 +47,13 @@ def _legacy_snapshots(engine: Engine, table: sa.Table) -> Iterator[list[FieldSna
             yield chunk
 
 
-def fold_legacy_snapshots(engine: Engine) -> int:
+def fold_legacy_snapshots(engine: Engine, *, chunk_rows: int = 5000) -> int:
     """Move the per-field snapshot rows into install-days; returns the number of old rows folded."""
     if not sa.inspect(engine).has_table(LEGACY_SNAPSHOTS):
         return 0
     table = sa.Table(LEGACY_SNAPSHOTS, sa.MetaData(), autoload_with=engine)
     folded = 0
-    for chunk in _legacy_snapshots(engine, table):
+    for chunk in _legacy_snapshots(engine, table, chunk_rows):
         run_in_transaction(engine, lambda conn, chunk=chunk: store_snapshots_in(conn, chunk))
         folded += len(chunk)
     table.drop(engine, checkfirst=True)

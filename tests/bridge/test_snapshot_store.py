@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from bridge.database import make_engine
 from bridge.schema import command_stats, developer_metrics, ensure_schema, install_days
-from bridge.schema_upgrade import LEGACY_SNAPSHOTS
+from bridge.schema_upgrade import LEGACY_SNAPSHOTS, fold_legacy_snapshots
 from bridge.snapshot_store import store_snapshots_in
-from bridge.snapshots import ACTIVE, COMMAND_STATS, FROM_METRICS, FROM_SUMMARY, FieldSnapshot
+from bridge.snapshots import ACTIVE, COMMAND_STATS, FROM_METRICS, FROM_SUMMARY, TOOLS, FieldSnapshot
 from bridge.upsert import run_in_transaction
 
 DAY = dt.date(2026, 3, 4)
@@ -78,16 +78,22 @@ def test_command_stats_are_rewritten_only_when_they_change(db_url: str) -> None:
     assert written.count == 3
 
 
-def test_the_old_per_field_table_is_folded_in_and_dropped(db_url: str) -> None:
-    engine = make_engine(db_url)
-    ensure_schema(engine)
-    store(engine, snap(ACTIVE, 500, {"active_hours": 9}, install="desktop"))  # already upgraded data
+def _legacy_table(engine: sa.Engine) -> None:
+    """The per-field table as receivers before the install-day store made it."""
     with engine.begin() as conn:
         conn.exec_driver_sql(
             f"CREATE TABLE {LEGACY_SNAPSHOTS} (connection_id BIGINT, developer_id VARCHAR(255),"
             " date DATE, install_id VARCHAR(255), field VARCHAR(64), observed_at BIGINT, value TEXT,"
             " updated_at DATETIME, PRIMARY KEY (connection_id, developer_id, date, install_id, field))"
         )
+
+
+def test_the_old_per_field_table_is_folded_in_and_dropped(db_url: str) -> None:
+    engine = make_engine(db_url)
+    ensure_schema(engine)
+    store(engine, snap(ACTIVE, 500, {"active_hours": 9}, install="desktop"))  # already upgraded data
+    _legacy_table(engine)
+    with engine.begin() as conn:
         old = [
             ("laptop", f"{ACTIVE}@{FROM_SUMMARY}", 100, {"active_clock_hours": [9, 10], "active_hours": 2}),
             ("desktop", f"{ACTIVE}@{FROM_METRICS}", 50, {"active_hours": 1}),  # older than the new table's
@@ -98,8 +104,13 @@ def test_the_old_per_field_table_is_folded_in_and_dropped(db_url: str) -> None:
                     f"INSERT INTO {LEGACY_SNAPSHOTS} VALUES"
                     " (1, 'sarah', :date, :install, :field, :at, :value, '2026-03-04 12:00:00')"
                 ),
-                {"date": DAY, "install": install, "field": field, "at": observed_at,
-                 "value": json.dumps(value)},
+                {
+                    "date": DAY,
+                    "install": install,
+                    "field": field,
+                    "at": observed_at,
+                    "value": json.dumps(value),
+                },
             )
     ensure_schema(engine)
     assert not sa.inspect(engine).has_table(LEGACY_SNAPSHOTS)
@@ -110,3 +121,27 @@ def test_the_old_per_field_table_is_folded_in_and_dropped(db_url: str) -> None:
     assert row(engine).active_hours == 9  # two hours unioned with a count of nine: at least nine
     ensure_schema(engine)  # nothing left to fold
     assert row(engine).active_hours == 9
+
+
+def test_a_large_old_table_is_folded_day_by_day_in_several_transactions(db_url: str) -> None:
+    engine = make_engine(db_url)
+    ensure_schema(engine)
+    _legacy_table(engine)
+    days = [DAY + dt.timedelta(days=n) for n in range(3)]
+    with engine.begin() as conn:
+        for n, date in enumerate(days):
+            for field, value in ((ACTIVE, {"active_hours": n + 1}), (TOOLS, ["vim", f"tool{n}"])):
+                conn.execute(
+                    sa.text(
+                        f"INSERT INTO {LEGACY_SNAPSHOTS} VALUES (1, 'sarah', :date, 'laptop', :field, 10,"
+                        " :value, '2026-03-04 12:00:00')"
+                    ),
+                    {"date": date, "field": f"{field}@{FROM_METRICS}", "value": json.dumps(value)},
+                )
+    assert fold_legacy_snapshots(engine, chunk_rows=1) == 6
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(developer_metrics).order_by(developer_metrics.c.date)).all()
+    assert [(r.active_hours, r.tools_used) for r in rows] == [
+        (n + 1, ["tool" + str(n), "vim"]) for n in range(3)
+    ]
+    assert not sa.inspect(engine).has_table(LEGACY_SNAPSHOTS)
