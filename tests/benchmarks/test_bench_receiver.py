@@ -381,6 +381,33 @@ def _not_stored(
     return [frame for key in wrong for frame in frames_by_day[key]]
 
 
+def _http_case(
+    label: tuple[str, str, int],
+    under_test: Target,
+    connection: tuple[int, str],
+    frames: tuple[Path, Path],
+    content_type: str,
+    by_day: dict[DayKey, list[Frame]],
+    expected: dict[DayKey, Any],
+) -> None:
+    """One HTTP figure (case, receiver, clients): measure the route and its do-nothing baseline,
+    then resend what was not stored and check every row. ``frames``: the route's, the baseline's."""
+    case, name, clients = label
+    connection_id, api_key = connection
+    authorization = f"Bearer {api_key}"
+    run, baseline = _measure_http(
+        under_test.receiver,
+        *frames,
+        clients=clients,
+        authorization=authorization,
+        content_type=content_type,
+    )
+    FIGURES.append(Figure(case, name, run, baseline, CEILINGS.get("raw upsert")))
+    missing = _not_stored(under_test.engine, connection_id, expected, by_day)
+    _http_sweep(under_test.receiver.url, missing, authorization, content_type)
+    assert _stored(under_test.engine, connection_id) == expected
+
+
 @pytest.fixture(scope="module")
 def day_keys(team: list[FakeDay]) -> list[DayKey]:
     """The days in the order of the bodies: one legacy body, or two OTLP bodies, per day."""
@@ -440,26 +467,21 @@ def test_legacy_route(
 ) -> None:
     bodies = [json.dumps(to_flat_report(d.row)).encode() for d in team]
     for name, under_test in receivers.items():
-        receiver, engine = under_test.receiver, under_test.engine
         for clients in LEVELS:
             connection_id, api_key = under_test.new_connection(f"bench legacy {name} {clients}")
             path = REPORT_URL.format(base="", connection=connection_id)
             frame_list = [Frame("POST", path, body) for body in bodies]
             frames = write_frames(tmp_path / f"legacy-{connection_id}", frame_list)
-            authorization = f"Bearer {api_key}"
-            run, baseline = _measure_http(
-                receiver,
-                frames,
-                healthz_frames,
-                clients=clients,
-                authorization=authorization,
-                content_type="application/json",
-            )
-            FIGURES.append(Figure("legacy JSON route", name, run, baseline, CEILINGS.get("raw upsert")))
             by_day = {key: [frame] for key, frame in zip(day_keys, frame_list, strict=True)}
-            missing = _not_stored(engine, connection_id, legacy_expected, by_day)
-            _http_sweep(receiver.url, missing, authorization, "application/json")
-            assert _stored(engine, connection_id) == legacy_expected
+            _http_case(
+                ("legacy JSON route", name, clients),
+                under_test,
+                (connection_id, api_key),
+                (frames, healthz_frames),
+                "application/json",
+                by_day,
+                legacy_expected,
+            )
 
 
 def test_otlp_http_protobuf(
@@ -475,22 +497,16 @@ def test_otlp_http_protobuf(
     by_day = {key: frame_list[2 * n : 2 * n + 2] for n, key in enumerate(day_keys)}
     assert by_day.keys() == otlp_expected.keys()
     for name, under_test in receivers.items():
-        receiver, engine = under_test.receiver, under_test.engine
         for clients in LEVELS:
-            connection_id, api_key = under_test.new_connection(f"bench otlp-http {name} {clients}")
-            authorization = f"Bearer {api_key}"
-            run, baseline = _measure_http(
-                receiver,
-                frames,
-                healthz_frames,
-                clients=clients,
-                authorization=authorization,
-                content_type="application/x-protobuf",
+            _http_case(
+                ("OTLP/HTTP protobuf", name, clients),
+                under_test,
+                under_test.new_connection(f"bench otlp-http {name} {clients}"),
+                (frames, healthz_frames),
+                "application/x-protobuf",
+                by_day,
+                otlp_expected,
             )
-            FIGURES.append(Figure("OTLP/HTTP protobuf", name, run, baseline, CEILINGS.get("raw upsert")))
-            missing = _not_stored(engine, connection_id, otlp_expected, by_day)
-            _http_sweep(receiver.url, missing, authorization, "application/x-protobuf")
-            assert _stored(engine, connection_id) == otlp_expected
 
 
 def _grpc_path(signal: Signal) -> str:
