@@ -18,6 +18,7 @@ from agent import ai_cli, service
 from agent.config import LEVELS
 from agent.errors import AgentError
 from agent.pipeline import Agent
+from agent.report import cli as report_cli
 from agent.sender import PassResult
 
 FLUSH_TIMEOUT = 30.0  # collect/flush give up after this; whatever is left stays queued
@@ -205,6 +206,12 @@ COMMANDS: list[
         "record AI assistant use (suggestions shown and accepted, lines)",
         ai_cli.configure,
         ai_cli.cmd_ai,
+    ),
+    (
+        "report",
+        "your own week (or --days N, --date D) from this machine's data: hours, commits, tests, builds, AI",
+        report_cli.configure,
+        report_cli.cmd_report,
     ),
     ("install", "install and start the user service (systemd or launchd)", _no_args, cmd_install),
     ("uninstall", "stop and remove the user service", _no_args, cmd_uninstall),

@@ -1,0 +1,120 @@
+"""What of the report leaves the machine: the rule at the current consent level, and what the
+sent log says really left in the period, per sink.
+
+The sent log is read through a provider with the signature of ``read_sent(home, start, end)``,
+so the report depends on the entries' fields, not on the module that records them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from agent import contract as C
+from agent.config import Settings
+from agent.consent import BASE, OFF, Consent
+
+
+class SentEntry(Protocol):
+    """One send the agent logged: when, to which sink, which day, what, the answer, a summary."""
+
+    sent_at: Any
+    sink: str
+    day: Any
+    what: str
+    answer: Any
+    summary: str
+
+
+SentProvider = Callable[[Path, dt.date, dt.date], Sequence[SentEntry]]
+
+NEVER = "command lines and arguments, file contents, file paths, raw error text, the raw machine id"
+DETAILED_DATA = (
+    "each day's totals: active hours, commits and lines per repository (by name), the count, "
+    "duration and outcome of commands per repository, category and tool, and AI suggestions "
+    "shown and accepted per tool and language"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    level: str
+    source: str
+    sinks: list[str]  # "name (type)"
+    leaves: str  # one paragraph in plain words
+
+
+@dataclass(frozen=True, slots=True)
+class SinkSends:
+    sink: str
+    sends: int
+    days: list[str]
+    what: list[str]
+    answers: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SentSection:
+    available: bool  # False: this build has no sent log to read
+    sinks: list[SinkSends]
+    entries: list[dict[str, str]]  # the newest first, as text
+
+
+def disclosure(consent: Consent, settings: Settings) -> Disclosure:
+    sinks = [f"{s.name} ({s.type})" for s in settings.sinks]
+    return Disclosure(consent.level, consent.source, sinks, _leaves(consent, sinks))
+
+
+def _leaves(consent: Consent, sinks: list[str]) -> str:
+    if consent.level == OFF:
+        why = f" ({consent.source[4:]} is set)" if consent.source.startswith("env:") else ""
+        return f"Consent is off{why}: nothing leaves this machine. Everything in this report stays here."
+    if not sinks:
+        return (
+            f"Consent is {consent.level}, but no sink is configured: nothing leaves this machine. "
+            "Everything in this report stays here."
+        )
+    to = ", ".join(sinks)
+    base = f"the base record ({', '.join(C.BASE_FIELDS)}) once at first start and as a daily heartbeat"
+    if consent.level == BASE:
+        return f"Consent is base: only {base} goes to {to}. None of the figures in this report leave."
+    return (
+        f"Consent is detailed: {DETAILED_DATA} go to {to}, with {base}. "
+        f"The chokepoints and percentiles of this report are computed here. Never sent: {NEVER}."
+    )
+
+
+def sent_section(
+    provider: SentProvider | None, home: Path, start: dt.date, end: dt.date, limit: int = 50
+) -> SentSection:
+    if provider is None:
+        return SentSection(False, [], [])
+    entries = sorted(provider(home, start, end), key=lambda e: str(e.sent_at), reverse=True)
+    per_sink: dict[str, list[SentEntry]] = {}
+    for entry in entries:
+        per_sink.setdefault(entry.sink, []).append(entry)
+    sinks = [
+        SinkSends(
+            sink=name,
+            sends=len(logged),
+            days=sorted({str(e.day) for e in logged}),
+            what=sorted({e.what for e in logged}),
+            answers=sorted({str(e.answer) for e in logged}),
+        )
+        for name, logged in sorted(per_sink.items())
+    ]
+    shown = [
+        {
+            "sent_at": str(e.sent_at),
+            "sink": e.sink,
+            "day": str(e.day),
+            "what": e.what,
+            "answer": str(e.answer),
+            "summary": e.summary,
+        }
+        for e in entries[:limit]
+    ]
+    return SentSection(True, sinks, shown)
