@@ -66,7 +66,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_collect(args: argparse.Namespace) -> int:
     agent = Agent(os.environ)
-    stored = agent.enqueue(agent.planned(agent.day(d) for d in _dates(args)))
+    # Built (and kept in the local store) at every consent level: `report` shows them even when none leave.
+    days = [agent.day(d) for d in _dates(args)]
+    stored = agent.enqueue(agent.planned(days))
     results = agent.flush(timeout=FLUSH_TIMEOUT)
     agent.close()
     print(f"queued {stored} payload(s); {_flush_summary(results)}")
