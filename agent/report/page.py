@@ -7,7 +7,7 @@ from html import escape
 
 from agent.report import svg
 from agent.report.build import Report, duration_text
-from agent.report.tables import Section, sections, sent_table
+from agent.report.tables import Section, sections, sent_entries, sent_table
 
 TEST, BUILD, HOURS, WAIT, CPU, P50, P95 = (
     "#4e79a7",
@@ -149,7 +149,10 @@ def render(report: Report) -> str:
         f"<p class='leaves' id='leaves'>{escape(report.disclosure.leaves)}</p>"
         f"{empty}{gap}"
         f"<h2 id='chokepoints'>Top chokepoints</h2><ol class='chokepoints'>{chokepoints}</ol>"
-        f"{charts(report)}" + "".join(_table(s) for s in sections(report)) + _table(sent_table(report))
+        f"{charts(report)}"
+        + "".join(_table(s) for s in sections(report))
+        + _table(sent_table(report))
+        + _table(sent_entries(report))
     )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

@@ -137,3 +137,17 @@ def sent_table(report: Report) -> Section:
         ],
         empty,
     )
+
+
+def sent_entries(report: Report) -> Section:
+    """The sends themselves, newest first (the page lists them under the per-sink table)."""
+    return Section(
+        "sent-entries",
+        "Each send",
+        ("sent at", "sink", "day", "what", "answer", "summary"),
+        [
+            tuple(e[k] for k in ("sent_at", "sink", "day", "what", "answer", "summary"))
+            for e in report.sent.entries
+        ],
+        "",
+    )

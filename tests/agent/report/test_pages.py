@@ -1,0 +1,107 @@
+"""The report's edges: an empty period, what was sent per sink (§3, from a sent-log provider),
+and bad arguments, which get a clear error and write nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from agent.cli import main
+from agent.report import cli as report_cli
+from tests.support import chromium
+
+TODAY = dt.date.today()
+
+
+@dataclass(frozen=True)
+class Sent:
+    """An entry with the fields of the sent log's SentEntry."""
+
+    sent_at: dt.datetime
+    sink: str
+    day: dt.date
+    what: str
+    answer: int
+    summary: str
+
+
+def test_an_empty_period_gives_a_clear_page_not_an_error(env, write_config, tmp_path, capsys):
+    write_config()
+    page = tmp_path / "empty.html"
+    assert main(["report", "--week", "--html", str(page)]) == 0
+    out = capsys.readouterr().out
+    assert "No data for this period" in out and "none: no test or build runs" in out
+    dom = chromium.dump_dom(page)
+    assert '<svg id="chart-hours"' in dom and dom.count("no data") == 7
+    for text in (
+        "No data for this period",
+        "No commits in this period.",
+        "No test or build runs in this period.",
+    ):
+        assert text in dom, text
+    assert not (Path(env["DEVTEL_HOME"]) / "days.db").exists()  # reading made no store
+
+
+def test_what_was_sent_is_listed_per_sink(env, write_config, tmp_path, capsys, monkeypatch):
+    write_config()
+    yesterday = TODAY - dt.timedelta(days=1)
+    at = dt.datetime.now(dt.UTC)
+    entries = [
+        Sent(at, "grafana", yesterday, "day", 200, "1 day, 3 repositories"),
+        Sent(at, "grafana", TODAY, "day", 200, "1 day, 2 repositories"),
+        Sent(at, "grafana", TODAY, "heartbeat", 200, "base record"),
+        Sent(at, "devlake", TODAY, "day", 503, "1 day, 2 repositories"),
+    ]
+    asked: list[tuple[Path, dt.date, dt.date]] = []
+
+    def read_sent(home: Path, start: dt.date, end: dt.date) -> list[Sent]:
+        asked.append((home, start, end))
+        return [e for e in entries if start <= e.day <= end]
+
+    monkeypatch.setattr(report_cli, "SENT_LOG", read_sent)
+    page = tmp_path / "sent.html"
+    assert main(["report", "--days", "2", "--json", "--html", str(page)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert asked == [(Path(env["DEVTEL_HOME"]), yesterday, TODAY)]
+    sends = Counter(e.sink for e in entries)
+    assert {s["sink"]: s["sends"] for s in data["sent"]["sinks"]} == dict(sends)
+    grafana = next(s for s in data["sent"]["sinks"] if s["sink"] == "grafana")
+    assert grafana["days"] == [yesterday.isoformat(), TODAY.isoformat()]
+    assert grafana["what"] == ["day", "heartbeat"] and grafana["answers"] == ["200"]
+    assert len(data["sent"]["entries"]) == len(entries)
+    dom = chromium.dump_dom(page)
+    assert "What was sent in this period, per sink" in dom and "<td>devlake</td><td>1</td>" in dom
+    assert dom.count("1 day, 2 repositories") == 2  # each send, listed
+
+    assert main(["report", "--date", TODAY.isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert "grafana" in out and "devlake" in out and yesterday.isoformat() not in out.split("per sink")[-1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--days", "0"], "--days: '0' is not a whole number from 1 to 366"),
+        (["--days", "400"], "--days: '400' is not a whole number from 1 to 366"),
+        (["--date", "2026-13-01"], "--date: '2026-13-01' is not a date (YYYY-MM-DD)"),
+        (["--week", "--days", "3"], "not allowed with argument"),
+    ],
+)
+def test_bad_arguments_are_named(env, write_config, capsys, args, message):
+    write_config()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", *args])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_an_html_file_that_cannot_be_written_is_an_error_naming_it(env, write_config, tmp_path, capsys):
+    write_config()
+    target = tmp_path / "no-such-dir" / "r.html"
+    assert main(["report", "--html", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert f"--html: cannot write {target}" in err and not target.parent.exists()
