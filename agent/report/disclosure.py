@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from agent import contract as C
 from agent.config import Settings
-from agent.consent import BASE, OFF, Consent
+from agent.consent import BASE, DETAILED, OFF, Consent
 
 
 class SentEntry(Protocol):
@@ -33,9 +33,11 @@ SentProvider = Callable[[Path, dt.date, dt.date], Sequence[SentEntry]]
 
 NEVER = "command lines and arguments, file contents, file paths, raw error text, the raw machine id"
 DETAILED_DATA = (
-    "each day's totals: active hours, commits and lines per repository (by name), the count, "
-    "duration and outcome of commands per repository, category and tool, and AI suggestions "
-    "shown and accepted per tool and language"
+    "each day's totals (active hours; commits, lines and keyed hashes of commit ids per repository, "
+    "by name; tools in use; project names and their last activity; the count, duration and outcome "
+    "of commands per repository, category and tool; AI suggestions shown and accepted per tool and "
+    "language), one event per failed or long command (its kind, tool, exit code, duration and end "
+    "time), and the agent's own memory, CPU and queue figures"
 )
 
 
@@ -65,7 +67,10 @@ class SentSection:
 
 def disclosure(consent: Consent, settings: Settings) -> Disclosure:
     sinks = [f"{s.name} ({s.type})" for s in settings.sinks]
-    return Disclosure(consent.level, consent.source, sinks, _leaves(consent, sinks))
+    leaves = _leaves(consent, sinks)
+    if settings.allow_paths and consent.level == DETAILED and sinks:
+        leaves += " The managed policy allows repository paths: they are sent with the names."
+    return Disclosure(consent.level, consent.source, sinks, leaves)
 
 
 def _leaves(consent: Consent, sinks: list[str]) -> str:
@@ -78,12 +83,12 @@ def _leaves(consent: Consent, sinks: list[str]) -> str:
             "Everything in this report stays here."
         )
     to = ", ".join(sinks)
-    base = f"the base record ({', '.join(C.BASE_FIELDS)}) once at first start and as a daily heartbeat"
+    base = f"the base record ({', '.join(C.BASE_FIELDS)}) at first start and as a daily heartbeat"
     if consent.level == BASE:
-        return f"Consent is base: only {base} goes to {to}. None of the figures in this report leave."
+        return f"Consent is base. Sent to {to}: only {base}. None of the figures in this report leave."
     return (
-        f"Consent is detailed: {DETAILED_DATA} go to {to}, with {base}. "
-        f"The chokepoints and percentiles of this report are computed here. Never sent: {NEVER}."
+        f"Consent is detailed. Sent to {to}: {DETAILED_DATA}; and {base}. The chokepoints and "
+        f"percentiles of this report are computed on this machine. Never sent: {NEVER}."
     )
 
 

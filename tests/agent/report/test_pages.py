@@ -13,6 +13,7 @@ import pytest
 
 from agent.cli import main
 from agent.report import cli as report_cli
+from tests.agent.conftest import otlp_sink
 from tests.support import chromium
 
 TODAY = dt.date.today()
@@ -105,3 +106,24 @@ def test_an_html_file_that_cannot_be_written_is_an_error_naming_it(env, write_co
     assert main(["report", "--html", str(target)]) == 1
     err = capsys.readouterr().err
     assert f"--html: cannot write {target}" in err and not target.parent.exists()
+
+
+@pytest.mark.parametrize(
+    ("level", "says"),
+    [
+        ("off", "Consent is off: nothing leaves this machine."),
+        ("base", "Consent is base. Sent to main (otlp): only the base record (install_id, app_version,"),
+        ("detailed", "Consent is detailed. Sent to main (otlp): each day's totals (active hours;"),
+    ],
+)
+def test_the_report_says_what_leaves_at_the_current_level_and_to_which_sink(
+    env, write_config, capsys, level, says
+):
+    write_config(otlp_sink("http://127.0.0.1:9/v1"))  # never contacted: report sends nothing
+    assert main(["consent", level]) == 0
+    capsys.readouterr()
+    assert main(["report", "--date", TODAY.isoformat(), "--json"]) == 0
+    leaves = json.loads(capsys.readouterr().out)["leaves_the_machine"]
+    assert leaves["leaves"].startswith(says) and leaves["sinks"] == ["main (otlp)"]
+    assert ("None of the figures in this report leave" in leaves["leaves"]) == (level == "base")
+    assert ("Never sent: command lines and arguments" in leaves["leaves"]) == (level == "detailed")
