@@ -3,10 +3,12 @@ external file, no network, so it opens from disk in any browser and can be maile
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from agent.report import svg
 from agent.report.build import Report, duration_text
+from agent.report.figures import CommandGroup
 from agent.report.tables import Section, sections, sent_entries, sent_table
 
 TEST, BUILD, HOURS, WAIT, CPU, P50, P95 = (
@@ -42,7 +44,7 @@ def _table(section: Section) -> str:
     return f"{head}<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _figure(caption: str, chart: str | None, empty: str) -> str:
+def _figure(caption: str, chart: str, empty: str) -> str:
     inner = chart if chart else f"<p class='note'>{escape(empty)}</p>"
     return f"<figure><figcaption>{escape(caption)}</figcaption>{inner}</figure>"
 
@@ -55,6 +57,19 @@ def _minutes(value: float) -> str:
     return duration_text(value * 60)
 
 
+def _group_rows(
+    chart_id: str,
+    title: str,
+    groups: list[CommandGroup],
+    parts: list[tuple[str, Callable[[CommandGroup], float], str]],
+    notes: list[str] | None = None,
+) -> str:
+    """One bar per command group (at most ten), one stacked part per (name, value, colour)."""
+    shown = groups[:10]
+    series = [svg.Series(name, [value(g) for g in shown], colour) for name, value, colour in parts]
+    return svg.rows(chart_id, title, [g.label for g in shown], series, duration_text, notes)
+
+
 def charts(report: Report) -> str:
     f = report.figures
     dates = [d.date for d in f.days]
@@ -65,62 +80,41 @@ def charts(report: Report) -> str:
         [svg.Series("active hours", [d.active_hours for d in f.days], HOURS)],
         _hours,
     )
-    loop = None
-    if f.groups:
-        loop = svg.columns(
-            "chart-loop",
-            "Time in tests and builds per day",
-            dates,
-            [
-                svg.Series("tests", [d.test_s / 60 for d in f.days], TEST),
-                svg.Series("builds", [d.build_s / 60 for d in f.days], BUILD),
-            ],
-            _minutes,
-        )
-    slow = f.groups[:10]
-    slowest = None
-    if slow:
-        slowest = svg.rows(
-            "chart-slowest",
-            "Slowest test and build commands (p50 and p95)",
-            [g.label for g in slow],
-            [
-                svg.Series("p50", [g.p50_s for g in slow], P50),
-                svg.Series("up to p95", [g.p95_s - g.p50_s for g in slow], P95),
-            ],
-            duration_text,
-            notes=[f"p50 {duration_text(g.p50_s)} · p95 {duration_text(g.p95_s)}" for g in slow],
-        )
-    sampled = [g for g in f.groups if g.sampled_runs][:10]
-    waiting = None
-    if sampled:
-        waiting = svg.rows(
-            "chart-waiting",
-            "Waiting vs computing in long commands",
-            [g.label for g in sampled],
-            [
-                svg.Series("computing", [g.computing_s for g in sampled], CPU),
-                svg.Series("waiting", [g.waiting_s for g in sampled], WAIT),
-            ],
-            duration_text,
-        )
-    no_runs = "No test or build runs in this period."
-    return (
-        "<div class='charts'>"
-        + "".join(
-            (
-                _figure("Active hours per day", hours, ""),
-                _figure("Time in tests and builds per day", loop, no_runs),
-                _figure("Slowest test and build commands", slowest, no_runs),
-                _figure(
-                    "Waiting vs computing in long commands",
-                    waiting,
-                    "No long command had its CPU time sampled in this period.",
-                ),
-            )
-        )
-        + "</div>"
+    loop = svg.columns(
+        "chart-loop",
+        "Time in tests and builds per day",
+        dates,
+        [
+            svg.Series("tests", [d.test_s / 60 for d in f.days], TEST),
+            svg.Series("builds", [d.build_s / 60 for d in f.days], BUILD),
+        ],
+        _minutes,
     )
+    slowest = _group_rows(
+        "chart-slowest",
+        "Slowest test and build commands (p50 and p95)",
+        f.groups,
+        [("p50", lambda g: g.p50_s, P50), ("up to p95", lambda g: g.p95_s - g.p50_s, P95)],
+        [f"p50 {duration_text(g.p50_s)} · p95 {duration_text(g.p95_s)}" for g in f.groups[:10]],
+    )
+    waiting = _group_rows(
+        "chart-waiting",
+        "Waiting vs computing in long commands",
+        [g for g in f.groups if g.sampled_runs],
+        [("computing", lambda g: g.computing_s, CPU), ("waiting", lambda g: g.waiting_s, WAIT)],
+    )
+    no_runs = "No test or build runs in this period."
+    figures = (
+        _figure("Active hours per day", hours, ""),
+        _figure("Time in tests and builds per day", loop if f.groups else "", no_runs),
+        _figure("Slowest test and build commands", slowest, no_runs),
+        _figure(
+            "Waiting vs computing in long commands",
+            waiting,
+            "No long command had its CPU time sampled in this period.",
+        ),
+    )
+    return "<div class='charts'>" + "".join(figures) + "</div>"
 
 
 def render(report: Report) -> str:

@@ -31,6 +31,14 @@ def _legend(series: Sequence[Series], y: int) -> str:
     return "".join(parts)
 
 
+def _bar(x: float, y: float, w: float, h: float, colour: str, tip: str) -> str:
+    """One bar with its value as a tooltip."""
+    return (
+        f"<rect x='{x:.1f}' y='{y:.1f}' width='{w:.1f}' height='{h:.1f}' fill='{colour}'>"
+        f"<title>{escape(tip)}</title></rect>"
+    )
+
+
 def _svg(chart_id: str, title: str, width: int, height: int, body: str) -> str:
     return (
         f"<svg id='{chart_id}' class='chart' role='img' aria-label='{escape(title)}' "
@@ -61,8 +69,7 @@ def columns(
             h = plot_h * s.values[i] / peak
             if h > 0:
                 parts.append(
-                    f"<rect x='{x}' y='{base - h:.1f}' width='{step - 8}' height='{h:.1f}' fill='{s.colour}'>"
-                    f"<title>{escape(label)} {escape(s.name)}: {escape(fmt(s.values[i]))}</title></rect>"
+                    _bar(x, base - h, step - 8, h, s.colour, f"{label} {s.name}: {fmt(s.values[i])}")
                 )
                 base -= h
         parts.append(
@@ -87,7 +94,10 @@ def rows(
     notes: Sequence[str] | None = None,
     width: int = 720,
 ) -> str:
-    """Stacked horizontal bars, one per label, each followed by its note (default: its parts)."""
+    """Stacked horizontal bars, one per label, each followed by its note (default: its parts);
+    no labels, no chart."""
+    if not labels:
+        return ""
     label_w, bar_w, row_h, top = 240, width - 240 - 150, 22, 24
     totals = [sum(s.values[i] for s in series) for i in range(len(labels))]
     peak = max(totals, default=0.0) or 1.0
@@ -100,10 +110,7 @@ def rows(
         for s in series:
             w = bar_w * s.values[i] / peak
             if w > 0:
-                parts.append(
-                    f"<rect x='{x:.1f}' y='{y + 3}' width='{w:.1f}' height='{row_h - 6}' fill='{s.colour}'>"
-                    f"<title>{escape(label)} {escape(s.name)}: {escape(fmt(s.values[i]))}</title></rect>"
-                )
+                parts.append(_bar(x, y + 3, w, row_h - 6, s.colour, f"{label} {s.name}: {fmt(s.values[i])}"))
                 x += w
         text = notes[i] if notes is not None else " + ".join(fmt(s.values[i]) for s in series)
         parts.append(f"<text class='value' x='{x + 6:.1f}' y='{y + 14}' {FONT}>{escape(text)}</text>")
