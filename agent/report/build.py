@@ -27,6 +27,19 @@ class Report:
     sent: D.SentSection
 
     @property
+    def totals(self) -> str:
+        """The period in one line."""
+        f = self.figures
+        tests, builds = (next(c for c in f.categories if c.category == k) for k in ("test", "build"))
+        return (
+            f"{sum(d.active_hours for d in f.days)} active hour(s) on {sum(d.collected for d in f.days)} "
+            f"collected day(s), {sum(r.commits for r in f.repositories)} commit(s), "
+            f"{tests.runs} test run(s) ({duration_text(tests.total_s)}), "
+            f"{builds.runs} build(s) ({duration_text(builds.total_s)}), "
+            f"{sum(a.accepted for a in f.ai)} AI suggestion(s) accepted"
+        )
+
+    @property
     def chokepoints(self) -> list[str]:
         return [chokepoint_text(g) for g in self.figures.chokepoints]
 
@@ -86,6 +99,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         ],
         "ai": [_with_properties(a, "acceptance") for a in f.ai],
         "chokepoints": report.chokepoints,
+        "totals": report.totals,
         "leaves_the_machine": dataclasses.asdict(report.disclosure),
         "sent": dataclasses.asdict(report.sent),
     }

@@ -24,7 +24,7 @@ TEST, BUILD, HOURS, WAIT, CPU, P50, P95 = (
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1000px;color:#222;padding:0 1rem}
 h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #ddd}
-.sub{color:#666;margin-top:0} .note{color:#555;font-style:italic}
+.sub{color:#666;margin-top:0} .totals{font-size:1.05rem} .note{color:#555;font-style:italic}
 .leaves{background:#f4f7fb;border-left:4px solid #4e79a7;padding:.6rem 1rem}
 .chokepoints li{font-size:1.05rem;margin:.3rem 0}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
@@ -140,6 +140,7 @@ def render(report: Report) -> str:
         f"<h1>{escape(title)}</h1>"
         f"<p class='sub'>{len(f.days)} day(s) from this machine's local data, "
         "made by devtel-agent report.</p>"
+        f"<p class='totals' id='totals'>{escape(report.totals)}</p>"
         f"<p class='leaves' id='leaves'>{escape(report.disclosure.leaves)}</p>"
         f"{empty}{gap}"
         f"<h2 id='chokepoints'>Top chokepoints</h2><ol class='chokepoints'>{chokepoints}</ol>"

@@ -27,13 +27,21 @@ def _days(f: Figures) -> list[tuple[str, ...]]:
         if not d.collected and not d.test_runs and not d.build_runs and not d.ai_accepted:
             rows.append((d.date, "no data", "", "", "", "", "", ""))
             continue
-        rows.append(
+        # A day with runs or AI use but never collected has no hours or commits to show, not zero.
+        collected = (
             (
-                d.date,
                 str(d.active_hours),
                 str(d.active_minutes),
                 str(d.commits),
                 f"+{d.lines_added}/-{d.lines_deleted}",
+            )
+            if d.collected
+            else ("not collected", "", "", "")
+        )
+        rows.append(
+            (
+                d.date,
+                *collected,
                 f"{d.test_runs} ({duration_text(d.test_s)})",
                 f"{d.build_runs} ({duration_text(d.build_s)})",
                 str(d.ai_accepted),

@@ -39,6 +39,7 @@ def render(report: Report, out: TextIO) -> None:
         "from this machine's local data",
         style="bold",
     )
+    console.print(report.totals)
     if f.empty:
         console.print("No data for this period: the agent has collected nothing for these dates yet.")
     console.print("\nTop chokepoints", style="bold")

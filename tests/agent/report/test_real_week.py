@@ -191,6 +191,13 @@ def test_the_report_matches_git_the_hook_and_the_recorded_ai_use_at_any_consent(
     ai_day, missing = days[AI_ONLY.isoformat()], days[MISSING.isoformat()]
     assert (ai_day["collected"], ai_day["ai_accepted"], ai_day["commits"]) == (False, 4, 0)
     assert (missing["collected"], missing["commits"], missing["test_runs"]) == (False, 0, 0)
+    commits = sum(_git_totals(week[name], PERIOD[0])[0] for name in ("api", "web"))
+    for part in (
+        "on 2 collected day(s)",
+        f", {commits} commit(s), 3 test run(s) (",
+        "4 AI suggestion(s) accepted",
+    ):
+        assert part in data["totals"], part
     assert data["leaves_the_machine"]["level"] == "detailed"
     assert "no sink is configured: nothing leaves" in data["leaves_the_machine"]["leaves"]
 
@@ -209,6 +216,8 @@ def test_the_report_matches_git_the_hook_and_the_recorded_ai_use_at_any_consent(
         "40 %",
         MISSING.isoformat(),
         "no data",
+        "not collected",
+        data["totals"],
         f"No collected day for {PERIOD[0].isoformat()}, {AI_ONLY.isoformat()}, {MISSING.isoformat()}",
     ):
         assert text in dom, text
