@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import pty
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,3 +131,34 @@ def test_the_report_says_what_leaves_at_the_current_level_and_to_which_sink(
     assert leaves["leaves"].startswith(says) and leaves["sinks"] == ["main (otlp)"]
     assert ("None of the figures in this report leave" in leaves["leaves"]) == (level == "base")
     assert ("Never sent: command lines and arguments" in leaves["leaves"]) == (level == "detailed")
+
+
+def test_on_a_terminal_the_tables_are_styled(env, write_config):
+    write_config()
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "agent", "report", "--date", TODAY.isoformat()],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "140"},
+            timeout=60,
+            check=True,
+        )
+        os.close(follower)
+        follower = -1
+        out = b""
+        while chunk := _read(leader):
+            out += chunk
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    assert done.returncode == 0 and b"\x1b[1m" in out and b"Active hours per day" in out
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # the pty is closed once everything was read
+        return b""
