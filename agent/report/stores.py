@@ -8,12 +8,16 @@ and nothing is sent: the figures are what the agent's last pass kept.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent import ai, store
 from agent.collectors.clock import LocalDay, local_zone
 from agent.day import CommandRun, DayReport
+from agent.errors import StateError
 from agent.shell import store as shell_store
 from agent.shell import summary as shell_summary
 
@@ -38,9 +42,12 @@ def load_period(home: Path, dates: list[dt.date], zone: dt.tzinfo | None = None)
     fed on every pass, also between collections), else from the collected day's own copy (the
     shell store keeps 40 days; the day store keeps them all)."""
     zone = zone or local_zone()
-    days = _days(home, dates)
-    per_date = _shell_commands(home, dates, zone)
-    tallies = _ai(home, dates)
+    with _readable(home / store.DB_FILE):
+        days = _days(home, dates)
+    with _readable(home / shell_store.DB_FILE):
+        per_date = _shell_commands(home, dates, zone)
+    with _readable(home / ai.DB_FILE):
+        tallies = _ai(home, dates)
     return [
         StoredDay(
             date=date,
@@ -50,6 +57,15 @@ def load_period(home: Path, dates: list[dt.date], zone: dt.tzinfo | None = None)
         )
         for date in dates
     ]
+
+
+@contextmanager
+def _readable(path: Path) -> Iterator[None]:
+    """A store that cannot be read (damaged, locked past the timeout) is an error naming its file."""
+    try:
+        yield
+    except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+        raise StateError(f"cannot read {path}: {exc}") from exc
 
 
 def _days(home: Path, dates: list[dt.date]) -> dict[dt.date, DayReport]:

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import pty
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -43,6 +44,9 @@ def test_an_empty_period_gives_a_clear_page_not_an_error(env, write_config, tmp_
     assert "No data for this period" in out and "none: no test or build runs" in out
     dom = chromium.dump_dom(page)
     assert '<svg id="chart-hours"' in dom and dom.count("no data") == 7
+    text = page.read_text()
+    for external in ("<script", " src=", "href=", "url(", "@import"):  # nothing to fetch, nothing to run
+        assert external not in text, external
     for text in (
         "No data for this period",
         "No commits in this period.",
@@ -162,3 +166,26 @@ def _read(fd: int) -> bytes:
         return os.read(fd, 65536)
     except OSError:  # the pty is closed once everything was read
         return b""
+
+
+@pytest.mark.parametrize("store", ["days.db", "shell.db", "ai.db"])
+def test_a_damaged_store_is_an_error_naming_its_file(env, write_config, capsys, store):
+    write_config()
+    damaged = Path(env["DEVTEL_HOME"]) / store
+    damaged.parent.mkdir(parents=True, exist_ok=True)
+    damaged.write_bytes(b"this is not a database\n" * 100)
+    assert main(["report", "--week"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("devtel-agent: error: cannot ") and f"{damaged}: file is not a database" in err
+    assert damaged.read_bytes() == b"this is not a database\n" * 100
+
+
+def test_a_day_the_store_cannot_decode_is_an_error_naming_the_store(env, write_config, capsys):
+    write_config()
+    home = Path(env["DEVTEL_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(home / "days.db") as db:
+        db.execute("CREATE TABLE days (date TEXT PRIMARY KEY, report TEXT NOT NULL)")
+        db.execute("INSERT INTO days VALUES (?, ?)", (TODAY.isoformat(), "{not json"))
+    assert main(["report", "--week"]) == 3
+    assert f"devtel-agent: error: cannot read {home / 'days.db'}: " in capsys.readouterr().err
