@@ -186,6 +186,12 @@ COMMANDS: list[
         cmd_status,
     ),
     (
+        "report",
+        "your own week (or --days N, --date D) from this machine's data: hours, commits, tests, builds, AI",
+        report_cli.configure,
+        report_cli.cmd_report,
+    ),
+    (
         "consent",
         "show or set the consent level",
         lambda p: p.add_argument("level", nargs="?", choices=("show", *LEVELS)),
@@ -208,12 +214,6 @@ COMMANDS: list[
         "record AI assistant use (suggestions shown and accepted, lines)",
         ai_cli.configure,
         ai_cli.cmd_ai,
-    ),
-    (
-        "report",
-        "your own week (or --days N, --date D) from this machine's data: hours, commits, tests, builds, AI",
-        report_cli.configure,
-        report_cli.cmd_report,
     ),
     ("install", "install and start the user service (systemd or launchd)", _no_args, cmd_install),
     ("uninstall", "stop and remove the user service", _no_args, cmd_uninstall),

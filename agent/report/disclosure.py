@@ -8,7 +8,7 @@ so the report depends on the entries' fields, not on the module that records the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,14 +19,16 @@ from agent.consent import BASE, DETAILED, OFF, Consent
 
 
 class SentEntry(Protocol):
-    """One send the agent logged: when, to which sink, which day, what, the answer, a summary."""
+    """One acknowledged payload in the sent log (``agent.sent_log.SentEntry``): when (an aware
+    datetime), to which sink, the local date it describes (None for base events), what kind,
+    the sink's answer ("HTTP 200") and a summary (signal, bytes, key, level)."""
 
-    sent_at: Any
+    sent_at: dt.datetime
     sink: str
-    day: Any
+    day: dt.date | None
     what: str
-    answer: Any
-    summary: str
+    answer: str
+    summary: Mapping[str, Any]
 
 
 SentProvider = Callable[[Path, dt.date, dt.date], Sequence[SentEntry]]
@@ -53,6 +55,7 @@ class Disclosure:
 class SinkSends:
     sink: str
     sends: int
+    bytes: int
     days: list[str]
     what: list[str]
     answers: list[str]
@@ -92,12 +95,16 @@ def _leaves(consent: Consent, sinks: list[str]) -> str:
     )
 
 
+def _summary_text(summary: Mapping[str, Any]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in sorted(summary.items()))
+
+
 def sent_section(
     provider: SentProvider | None, home: Path, start: dt.date, end: dt.date, limit: int = 50
 ) -> SentSection:
     if provider is None:
         return SentSection(False, [], [])
-    entries = sorted(provider(home, start, end), key=lambda e: str(e.sent_at), reverse=True)
+    entries = sorted(provider(home, start, end), key=lambda e: e.sent_at, reverse=True)
     per_sink: dict[str, list[SentEntry]] = {}
     for entry in entries:
         per_sink.setdefault(entry.sink, []).append(entry)
@@ -105,20 +112,21 @@ def sent_section(
         SinkSends(
             sink=name,
             sends=len(logged),
-            days=sorted({str(e.day) for e in logged}),
+            bytes=sum(int(e.summary.get("bytes", 0)) for e in logged),
+            days=sorted({e.day.isoformat() for e in logged if e.day is not None}),
             what=sorted({e.what for e in logged}),
-            answers=sorted({str(e.answer) for e in logged}),
+            answers=sorted({e.answer for e in logged}),
         )
         for name, logged in sorted(per_sink.items())
     ]
     shown = [
         {
-            "sent_at": str(e.sent_at),
+            "sent_at": e.sent_at.astimezone().isoformat(timespec="seconds"),
             "sink": e.sink,
-            "day": str(e.day),
+            "day": e.day.isoformat() if e.day else "",
             "what": e.what,
-            "answer": str(e.answer),
-            "summary": e.summary,
+            "answer": e.answer,
+            "summary": _summary_text(e.summary),
         }
         for e in entries[:limit]
     ]

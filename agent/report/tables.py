@@ -138,9 +138,9 @@ def sent_table(report: Report) -> Section:
     return Section(
         "sent",
         "What was sent in this period, per sink",
-        ("sink", "sends", "days", "what", "answers"),
+        ("sink", "sends", "bytes", "days", "what", "answers"),
         [
-            (s.sink, str(s.sends), ", ".join(s.days), ", ".join(s.what), ", ".join(s.answers))
+            (s.sink, str(s.sends), str(s.bytes), ", ".join(s.days), ", ".join(s.what), ", ".join(s.answers))
             for s in report.sent.sinks
         ],
         empty,
