@@ -24,12 +24,12 @@ fi
 [ "$want_system" = "system" ] || exit 0
 
 missing=()
+command -v chromium >/dev/null || missing+=(chromium)  # opens `devtel-agent report --html` pages in tests
 command -v zsh >/dev/null || missing+=(zsh)
 command -v fish >/dev/null || missing+=(fish)
 command -v strace >/dev/null || missing+=(strace)  # the shell hook's no-fork test
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v wrk >/dev/null || missing+=(wrk)  # the HTTP load generator of `make bench`
-command -v chromium >/dev/null || missing+=(chromium)  # opens `devtel-agent report --html` pages in tests
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "bootstrap: installing ${missing[*]} with apt-get" >&2
