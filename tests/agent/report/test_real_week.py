@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -210,6 +211,10 @@ def test_the_report_matches_git_the_hook_and_the_recorded_ai_use_at_any_consent(
     dom = chromium.dump_dom(page)
     for chart in ("chart-hours", "chart-loop", "chart-slowest", "chart-waiting"):
         assert f'<svg id="{chart}"' in dom, chart
+    # The bars' labels, as Chromium parsed them: one per day, two days ago's two clock hours among them.
+    hours_chart = dom.split('<svg id="chart-hours"')[1].split("</svg>")[0]
+    labels = re.findall(r'<text class="value"[^>]*>([^<]*)</text>', hours_chart)
+    assert labels == [f"{d['active_hours']} h" for d in data["days"]] and labels[2] == "2 h"
     for text in (
         *data["chokepoints"],
         "copilot",
