@@ -18,6 +18,7 @@ from agent import ai_cli, service
 from agent.config import LEVELS
 from agent.errors import AgentError
 from agent.pipeline import Agent
+from agent.report import cli as report_cli
 from agent.sender import PassResult
 
 FLUSH_TIMEOUT = 30.0  # collect/flush give up after this; whatever is left stays queued
@@ -65,7 +66,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_collect(args: argparse.Namespace) -> int:
     agent = Agent(os.environ)
-    stored = agent.enqueue(agent.planned(agent.day(d) for d in _dates(args)))
+    # Built (and kept in the local store) at every consent level: `report` shows them even when none leave.
+    days = [agent.day(d) for d in _dates(args)]
+    stored = agent.enqueue(agent.planned(days))
     results = agent.flush(timeout=FLUSH_TIMEOUT)
     agent.close()
     print(f"queued {stored} payload(s); {_flush_summary(results)}")
@@ -181,6 +184,12 @@ COMMANDS: list[
         "consent, identity, sinks, outbox and today's figures",
         lambda p: p.add_argument("--json", action="store_true", help="machine-readable output"),
         cmd_status,
+    ),
+    (
+        "report",
+        "your own week (or --days N, --date D) from this machine's data: hours, commits, tests, builds, AI",
+        report_cli.configure,
+        report_cli.cmd_report,
     ),
     (
         "consent",

@@ -24,6 +24,7 @@ fi
 [ "$want_system" = "system" ] || exit 0
 
 missing=()
+command -v chromium >/dev/null || missing+=(chromium)  # opens `devtel-agent report --html` pages in tests
 command -v zsh >/dev/null || missing+=(zsh)
 command -v fish >/dev/null || missing+=(fish)
 command -v strace >/dev/null || missing+=(strace)  # the shell hook's no-fork test

@@ -6,7 +6,9 @@ real agent over this machine's activity (its git repositories under the checkout
 directory, two levels deep, the shell commands its hook recorded where one is installed, and
 whatever else the collectors read) and sends a generated team,
 all over OTLP; prints what was stored per developer and day, checks this machine's days against
-the agent's own record, and stops the receiver cleanly. `make demo` runs it.
+the agent's own record, and stops the receiver cleanly. It ends by writing this machine's
+developer's own week as a page (`devtel-agent report --html`) and printing where it is.
+`make demo` runs it.
 
 The agent runs with a DEVTEL_HOME and configuration of its own under .devtel-demo/: the user's
 agent config, state, managed policy, legacy config.json and OTEL_* variables are neither read
@@ -230,6 +232,28 @@ def print_summary(db_url: str, connection_id: int) -> int:
     return len(rows)
 
 
+def write_own_week(env: dict[str, str]) -> Path | None:
+    """This machine's developer's own week as one page (`devtel-agent report --html`), from the
+    demo install's local stores; returns where it is, or None when the report failed."""
+    page = WORKDIR / "my-week.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "agent", "report", "--week", "--json", "--html", str(page)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        print(f"agent: `devtel-agent report` failed: {done.stderr.strip()}")
+        return None
+    report = json.loads(done.stdout)
+    print("Your own week on this machine (devtel-agent report), its top chokepoints:")
+    for line in report["chokepoints"] or ["none: no test or build runs recorded this week"]:
+        print(f"  - {line}")
+    print(f"Your week as a page (no network needed, open it in any browser): {page}")
+    return page
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="devtel's main job, end to end on SQLite")
     parser.add_argument(
@@ -311,7 +335,8 @@ def main() -> int:
     print(
         f"  - what this run stored and logged stays in {WORKDIR.relative_to(ROOT)}/ (make clean removes it)"
     )
-    return 0 if developers and agent_ok else 1
+    page = write_own_week(env)
+    return 0 if developers and agent_ok and page else 1
 
 
 if __name__ == "__main__":
