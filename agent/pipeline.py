@@ -3,6 +3,7 @@ and the sinks. The CLI and the service loop call this; it holds no argument pars
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -17,6 +18,7 @@ from agent.consent import DETAILED, OFF, Change, Consent, effective, set_level
 from agent.day import DayReport
 from agent.identity import Identity, resolve
 from agent.outbox import Item, Outbox
+from agent.pseudonyms import pseudonymous_day
 from agent.resource import base_fields, base_resource, detailed_resource
 from agent.sender import Backoff, PassResult, flush_sink
 from agent.sinks import Sink, build_sink
@@ -54,10 +56,22 @@ class Agent:
         return self.consent().allows(level)
 
     def day(self, date: dt.date) -> DayReport:
-        """The day as it may leave (paths stripped unless the policy allows them)."""
-        return emit.private_day(
+        """The day as it may leave (paths stripped unless the policy allows them; repository and
+        branch names hashed under a pseudonymous identity)."""
+        day = emit.private_day(
             build_day(date, self.settings, self.store, self.identity()), self.settings.allow_paths
         )
+        if self.identity().mode == "pseudonymous" and self.settings.salt:
+            day = pseudonymous_day(day, self.settings.salt, self.settings.allow_names)
+        return day
+
+    def identity_of(self, day: DayReport) -> Identity:
+        """Named mode reports the address the day's commits were written with (a work email set
+        by ``includeIf`` rather than the personal global one)."""
+        identity = self.identity()
+        if identity.mode == "named" and day.author_email:
+            return dataclasses.replace(identity, email=day.author_email)
+        return identity
 
     # --- building and queueing exports ----------------------------------------------------
     def planned(self, days: Iterable[DayReport]) -> list[emit.Export]:
@@ -84,8 +98,12 @@ class Agent:
                 )
             )
         if consent.allows(DETAILED):
+            for day in days:
+                identity = self.identity_of(day)
+                exports.append(
+                    emit.day_export(day, identity, detailed_resource(identity, install_id, self.settings))
+                )
             resource = detailed_resource(self.identity(), install_id, self.settings)
-            exports.extend(emit.day_export(day, self.identity(), resource) for day in days)
             exports.append(emit.agent_export(self.cost(), resource))
         return exports
 
@@ -162,6 +180,7 @@ class Agent:
 
     def status(self) -> dict[str, Any]:
         consent, data, now = self.consent(), self.state.read(), time.time()
+        today = self.day(dt.date.today())
         sinks = []
         for sink in self.sinks:
             s = self.outbox.status(sink.config.name)
@@ -197,7 +216,9 @@ class Agent:
             },
             "outbox_bytes": self.outbox.size_bytes(),
             "sinks": sinks,
-            "today": self.day(dt.date.today()).to_devlake(),
+            "today": today.to_devlake(),
+            # Local only: repositories whose commits of today match none of your addresses.
+            "warnings": today.identity_warnings,
         }
 
     def preview(self, dates: Iterable[dt.date]) -> dict[str, Any]:

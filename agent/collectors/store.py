@@ -146,11 +146,19 @@ class ActivityStore:
             return None
         data = json.loads(row[0])
         return RepositoryDay(
-            commits=tuple(Commit(**c) for c in data["commits"]), branches=tuple(data["branches"])
+            commits=tuple(Commit(**c) for c in data["commits"]),
+            branches=tuple(data["branches"]),
+            unmatched=tuple(data.get("unmatched", ())),
         )
 
     def save_git_day(self, repository: str, day_start: int, key: str, day: RepositoryDay) -> None:
-        result = json.dumps({"commits": [asdict(c) for c in day.commits], "branches": list(day.branches)})
+        result = json.dumps(
+            {
+                "commits": [asdict(c) for c in day.commits],
+                "branches": list(day.branches),
+                "unmatched": list(day.unmatched),
+            }
+        )
         with self._transaction():
             self._db.execute(
                 "INSERT OR REPLACE INTO git_day VALUES (?, ?, ?, ?)", (repository, day_start, key, result)
