@@ -69,7 +69,7 @@ def display_names(identities: list[RepositoryIdentity]) -> dict[str, str]:
         names = {key: "/".join(i.parts[-depth[key] :]) for key, i in unique.items()}
         clashes: dict[str, list[str]] = {}
         for key, name in names.items():
-            clashes.setdefault(name, []).append(key)
+            clashes.setdefault(name.lower(), []).append(key)  # "Proj" and "proj" read as one
         grow = [
             k
             for group in clashes.values()
@@ -80,7 +80,9 @@ def display_names(identities: list[RepositoryIdentity]) -> dict[str, str]:
         if not grow:
             # Names exhausted (an origin spelled like a local path): the key tells them apart.
             return {
-                key: name if len(clashes[name]) == 1 else f"{name}#{sorted(clashes[name]).index(key) + 1}"
+                key: name
+                if len(group := clashes[name.lower()]) == 1
+                else f"{name}#{sorted(group).index(key) + 1}"
                 for key, name in names.items()
             }
         for key in grow:

@@ -19,7 +19,11 @@ class Truth:
     lines_added: int
     lines_deleted: int
     files_changed: int
-    ids: frozenset[str]
+    per_commit: dict[str, tuple[int, int, int]]  # commit id -> lines added, deleted, files
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset(self.per_commit)
 
 
 def git_says(repo: Path, *args: str) -> str:
@@ -56,5 +60,5 @@ def day_truth(repo: Path, date: dt.date, addresses: set[str], zone: dt.tzinfo = 
         sum(c[1] for c in kept),
         sum(c[2] for c in kept),
         sum(c[3] for c in kept),
-        frozenset(c[0] for c in kept),
+        {c[0]: c[1:] for c in kept},
     )
