@@ -26,6 +26,8 @@ from agent.source import build_day
 from agent.state import State
 from agent.store import DayStore
 
+LAST_DAY_DELIVERED = "last_day_delivered"  # state key: the newest day a sink answered 2xx for
+
 
 def _now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -127,9 +129,28 @@ class Agent:
         return stored
 
     def on_ack(self, item: Item) -> None:
-        """first_seen counts as sent only once a sink answered 2xx, so a failed one is retried."""
+        """first_seen counts as sent only once a sink answered 2xx, so a failed one is retried.
+
+        The newest day delivered is remembered: `run` catches up from it at start.
+        """
         if item.kind == emit.KIND_FIRST_SEEN and not self.state.read().get("first_seen_sent_at"):
             self.state.update(first_seen_sent_at=_now_iso())
+        if item.kind == emit.KIND_DAY:
+            date = item.key.removeprefix("day:")
+            if date > (self.state.read().get(LAST_DAY_DELIVERED) or ""):
+                self.state.update(**{LAST_DAY_DELIVERED: date})
+
+    def catch_up_dates(self, today: dt.date) -> list[dt.date]:
+        """The days `run` collects at start: every day since the last one delivered (that day
+        included: its tail may not have been), at most ``catch_up_days``; today alone when
+        nothing was ever delivered."""
+        last = self.state.read().get(LAST_DAY_DELIVERED)
+        try:
+            first = dt.date.fromisoformat(last) if last else today
+        except ValueError:
+            first = today  # a hand-edited state file: today is always right
+        first = max(first, today - dt.timedelta(days=self.settings.catch_up_days - 1))
+        return [first + dt.timedelta(days=n) for n in range((today - first).days + 1)] or [today]
 
     def flush(self, *, timeout: float | None = None) -> dict[str, PassResult]:
         """Send everything queued now, ignoring backoff (``collect`` and ``flush``)."""
