@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from agent.collectors import discovery, files, git, origin, projects, tools
+from agent.collectors import discovery, files, git, gitconfig, origin, projects, tools
 from agent.collectors.activity import active_clock_hours, active_minutes, span_clock_hours
 from agent.collectors.clock import LocalDay, local_zone, today
 from agent.collectors.errors import InvalidArgumentError, RepositoryUnreadableError
@@ -87,10 +87,11 @@ def _collect(
         if date > today(zone, moment):
             raise InvalidArgumentError(f"date: {date.isoformat()} is after today ({today(zone, moment)})")
     signals = [_signal(item) for item in shell_signals]
-    repositories = _resolve(_repositories(settings, signals), settings)
+    found = _repositories(settings, signals)
     days = [LocalDay.of(date, zone) for date in dates]
     store = ActivityStore(settings.resolved_state_path())
     try:
+        repositories = _resolve(found, settings, store)
         _observe(store, repositories, min(day.start for day in days), moment.timestamp(), settings)
         bar = tqdm(days, desc="collecting days", unit="day", disable=not progress, leave=False)
         return [_report(day, repositories, signals, store, settings) for day in bar]
@@ -160,19 +161,19 @@ class _Repository:
     emails: tuple[str, ...]  # git's user.email there, then the configured extra addresses
 
 
-def _resolve(repositories: list[Path], settings: CollectorSettings) -> dict[Path, _Repository]:
-    """One ``git config`` per work tree (and a root-commit lookup where there is no origin)."""
+def _resolve(
+    repositories: list[Path], settings: CollectorSettings, store: ActivityStore
+) -> dict[Path, _Repository]:
+    """Who the developer is in each work tree and what it is (gitconfig.py keeps the answers)."""
     resolved: dict[Path, _Repository] = {}
     for path in repositories:
         try:
-            handle = git.open_repository(path)
-            config = git.repository_config(handle)
-            root = None if config.origin else git.root_commit(handle)
+            answer = gitconfig.resolve(path, store)
         except RepositoryUnreadableError as exc:
             log.warning("skipping repository: %s", exc)
-            config, root = git.RepositoryConfig(emails=(), origin=None), None
-        emails = tuple(dict.fromkeys([*config.emails, *settings.author_emails]))
-        resolved[path] = _Repository(path, origin.identity(path, config.origin, root), emails)
+            answer = gitconfig.ResolvedConfig(git.RepositoryConfig(emails=(), origin=None), None)
+        emails = tuple(dict.fromkeys([*answer.config.emails, *settings.author_emails]))
+        resolved[path] = _Repository(path, origin.identity(path, answer.config.origin, answer.root), emails)
     return resolved
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import git
 
@@ -66,13 +67,15 @@ EMPTY_DAY = RepositoryDay(commits=(), branches=())
 
 @dataclass(frozen=True, slots=True)
 class RepositoryConfig:
-    """What git resolves in this repository: its ``user.email`` values and its origin."""
+    """What git resolves in this repository: its ``user.email`` values and its origin, and the
+    files they came from (an ``includeIf`` target among them)."""
 
     emails: tuple[str, ...]
     origin: str | None
+    files: tuple[str, ...] = ()
 
 
-def open_repository(path: object) -> git.Repo:
+def open_repository(path: Path) -> git.Repo:
     try:
         return git.Repo(path)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
@@ -82,20 +85,24 @@ def open_repository(path: object) -> git.Repo:
 def repository_config(repo: git.Repo) -> RepositoryConfig:
     """One ``git config`` inside the repository, so git applies ``includeIf`` and local files."""
     try:
-        output = repo.git.config("--get-regexp", r"^(user\.email|remote\.origin\.url)$")
+        output = repo.git.config("--show-origin", "--get-regexp", r"^(user\.email|remote\.origin\.url)$")
     except git.GitCommandError as exc:
         if exc.status != 1:  # 1 means "no such key": a repository with no email and no origin
             raise RepositoryUnreadableError(str(repo.working_tree_dir), "git config failed") from exc
         output = ""
     emails: list[str] = []
+    files: list[str] = []
     origin = None
     for line in output.splitlines():
-        key, _, value = line.partition(" ")
+        source, _, entry = line.partition("\t")
+        key, _, value = entry.partition(" ")
+        if source.startswith("file:"):
+            files.append(str(Path(str(repo.working_tree_dir), source.removeprefix("file:")).resolve()))
         if key == "user.email" and value.strip():
             emails.append(value.strip().lower())
         elif key == "remote.origin.url" and value.strip():
             origin = value.strip()
-    return RepositoryConfig(emails=tuple(dict.fromkeys(emails)), origin=origin)
+    return RepositoryConfig(tuple(dict.fromkeys(emails)), origin, tuple(dict.fromkeys(files)))
 
 
 def root_commit(repo: git.Repo) -> str | None:

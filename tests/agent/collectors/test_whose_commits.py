@@ -201,3 +201,14 @@ def test_a_command_counts_every_clock_hour_it_spans(root: Path, make_settings, g
     report = collect_day(DAY, make_settings(), shell_signals=[(end, repo, lasted)])
 
     assert {dt.datetime.fromtimestamp(h, dt.UTC).hour for h in report.active_clock_hours} == {9, 10, 11}
+
+
+def test_a_changed_address_is_noticed_on_the_next_run(root: Path, make_settings, global_config: Path) -> None:
+    repo = init(root / "later")
+    commit(repo, at(9), {"a": "a\n"}, email="me@forgotten.example")
+    assert collect_day(DAY, make_settings()).repositories == []
+    git(repo, "config", "user.email", "me@forgotten.example")  # the developer fixes their setup
+
+    report = collect_day(DAY, make_settings())
+
+    assert figures(report, "later") == truth_figures(repo, addresses_in(repo)) == (1, 1, 0, 1)
