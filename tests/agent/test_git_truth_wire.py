@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from agent import contract as C
 from agent.cli import main
 from tests.agent.collectors.gitrepo import OTHER, commit, git, init
-from tests.agent.collectors.truth import day_truth
+from tests.agent.collectors.truth import day_truth, git_says
 from tests.agent.conftest import EMAIL, otlp_sink
+from tests.agent.receiver import resource_attrs
 from tests.agent.test_with_receiver import _row, real_receiver  # noqa: F401  (a module fixture)
 
 DAY = dt.date.today() - dt.timedelta(days=2)
@@ -144,3 +146,26 @@ def test_status_names_a_repository_whose_commits_match_none_of_the_addresses_onc
     assert len(warnings) == 1
     assert str(repo) in warnings[0] and OTHER in warnings[0] and "alice@old-laptop.example" in warnings[0]
     assert EMAIL in warnings[0]
+
+
+def test_named_mode_sends_the_work_email_an_include_if_sets(
+    env, receiver, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    root = tmp_path / "code"
+    work = tmp_path / "work.gitconfig"
+    work.write_text("[user]\n\temail = alice@corp.example\n")
+    with Path(env["GIT_CONFIG_GLOBAL"]).open("a") as config:  # the personal global email stays
+        config.write(f'[includeIf "gitdir:{root}/work/"]\n\tpath = {work}\n')
+    repo = init(root / "work" / "api")
+    commit(repo, at(9), {"a.py": "a\n"}, email="alice@corp.example")
+    Path(env["DEVTEL_CONFIG"]).write_text(collectors(root) + otlp_sink(receiver.url))
+    assert main(["consent", "detailed"]) == 0
+    assert main(["collect", "--date", DAY.isoformat()]) == 0
+
+    # The day's requests: its metrics and its summary event.
+    day = [r for r in receiver.ok() if C.M_COMMITS.encode() in r.body or C.E_DAY_SUMMARY.encode() in r.body]
+    emails = {attrs.get(C.RES_EMAIL) for r in day for attrs in resource_attrs(r.message)}
+    assert len(day) == 2
+    assert emails == {git_says(repo, "config", "--get", "user.email").strip()} == {"alice@corp.example"}
+    assert EMAIL.encode() not in b"".join(r.body for r in day)

@@ -87,3 +87,28 @@ def test_sigterm_runs_a_final_round_before_exit(laptop) -> None:
     truth = day_truth(repo, today, {EMAIL})
     assert _commits(db_path, today) == truth.commits == 2
     assert json.loads(_row(db_path, today)["git_activity"])["total_lines_added"] == truth.lines_added == 5
+
+
+@pytest.mark.parametrize(
+    ("delivered", "config", "expected"),
+    [
+        (None, "", 1),  # a fresh install: today only (`collect --days N` backfills)
+        (3, "", 4),  # the last day delivered (its tail may be missing) up to today
+        (30, "", 14),  # bounded by the default
+        (30, "[agent]\ncatch_up_days = 5\n", 5),
+        ("not-a-date", "", 1),  # a hand-edited state file: today
+    ],
+)
+def test_catch_up_covers_the_days_since_the_last_one_delivered_within_the_bound(
+    env, agent, delivered, config: str, expected: int
+) -> None:
+    Path(env["DEVTEL_CONFIG"]).write_text(config)
+    today = dt.date(2026, 12, 4)
+    state = agent().state
+    if delivered is not None:
+        last = today - dt.timedelta(days=delivered) if isinstance(delivered, int) else delivered
+        state.update(last_day_delivered=str(last))
+
+    dates = agent().catch_up_dates(today)
+
+    assert dates == [today - dt.timedelta(days=n) for n in range(expected - 1, -1, -1)]
