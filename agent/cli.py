@@ -91,6 +91,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"today: {status['today']['active_hours']} active hour(s), "
         f"{status['today']['git_activity']['total_commits']} commit(s)"
     )
+    for warning in status["warnings"]:  # local only: never sent
+        print(f"warning: {warning}")
     for sink in status["sinks"]:
         print(
             f"sink {sink['name']} ({sink['type']}, {sink['protocol']}): {sink['pending']} pending, "

@@ -34,11 +34,13 @@ _SCHEMA: dict[tuple[str, str], tuple[type | tuple[type, ...], tuple[str, ...] | 
     ("identity", "salt"): (str, None),
     ("identity", "developer_id"): (str, None),
     ("identity", "allow_paths"): (bool, None),
+    ("identity", "allow_names"): (list, None),
     ("consent", "default"): (str, LEVELS),
     ("consent", "max"): (str, LEVELS),
     ("agent", "release_channel"): (str, None),
     ("agent", "interval_seconds"): ((int, float), None),
     ("agent", "poll_seconds"): ((int, float), None),
+    ("agent", "catch_up_days"): (int, None),
     ("outbox", "max_bytes"): (int, None),
     ("outbox", "backoff_base_seconds"): ((int, float), None),
     ("outbox", "backoff_max_seconds"): ((int, float), None),
@@ -50,6 +52,7 @@ _SCHEMA: dict[tuple[str, str], tuple[type | tuple[type, ...], tuple[str, ...] | 
     ("collectors", "gap_minutes"): (int, None),
     ("collectors", "max_files_per_repository"): (int, None),
     ("collectors", "tools"): (dict, None),
+    ("devtel", "emails"): (list, None),
     ("shell", "enabled"): (bool, None),
     ("shell", "rules"): (dict, None),
     ("relay", "enabled"): (bool, None),
@@ -120,6 +123,11 @@ class Settings:
     relay_enabled: bool = True  # `run` relays AI tools' OTLP from 127.0.0.1 (agent/relay.py)
     relay_http_port: int = 4318  # the OTLP/HTTP port those tools default to; 0 turns it off
     relay_grpc_port: int = 4317  # the OTLP/gRPC port (Gemini CLI's default); 0 turns it off
+    extra_emails: tuple[str, ...] = ()  # [devtel] emails: the developer's other git addresses
+    # Repository and branch names sent in clear under pseudonymous identities; all others are
+    # keyed hashes. Branch names that cannot carry a person's name are allowed by default.
+    allow_names: tuple[str, ...] = ("main", "master", "develop", "trunk")
+    catch_up_days: int = 14  # `run` at start: the days since the last one delivered, at most this many
 
 
 def _line_of(text: str, table: str, key: str) -> int | None:
@@ -450,4 +458,16 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         relay_enabled=relay.get("enabled", defaults["relay_enabled"]),
         relay_http_port=relay.get("http_port", defaults["relay_http_port"]),
         relay_grpc_port=relay.get("grpc_port", defaults["relay_grpc_port"]),
+        extra_emails=_emails(data.get("devtel", {}).get("emails", []), policy, user),
+        allow_names=tuple(ident.get("allow_names", defaults["allow_names"])),
+        catch_up_days=agent.get("catch_up_days", defaults["catch_up_days"]),
     )
+
+
+def _emails(emails: list[str], policy: _Source | None, user: _Source | None) -> tuple[str, ...]:
+    """[devtel] emails, checked: each must at least look like an address."""
+    for email in emails:
+        if "@" not in email:
+            origin = user if user and "emails" in user.data.get("devtel", {}) else policy
+            raise origin.error("devtel", "emails", f"{email!r} is not an email address")  # type: ignore[union-attr]
+    return tuple(e.strip().lower() for e in emails)

@@ -142,6 +142,9 @@ def command_category(devlake_key: str) -> str | None:
 # Per-repository keys of the day-summary body beyond DevLake's own.
 REPO_COMMIT_IDS: Final = "commit_ids"  # keyed hashes of the day's commit ids
 REPO_COMMITS_DETAIL: Final = "commits_detail"  # [{id, lines_added, lines_deleted, files_changed}]
+# A keyed hash of the repository's identity (normalized origin URL, else root commit): the same
+# on every machine whatever the directory layout; the receiver merges repositories by it.
+REPO_ID: Final = "id"
 
 # The fixed base-telemetry schema (seed 004); nothing else rides on base events.
 BASE_FIELDS: Final = (

@@ -14,6 +14,16 @@ from typing import Any
 from agent.contract import devlake_command_key
 
 
+@dataclass(frozen=True, slots=True)
+class CommitDetail:
+    """One commit's figures, so a receiver merging two machines' days counts it once."""
+
+    id: str  # a keyed hash of the commit id
+    lines_added: int
+    lines_deleted: int
+    files_changed: int
+
+
 @dataclass(slots=True)
 class RepositoryActivity:
     """One repository's git activity on the day. ``path`` is None unless the policy allows paths."""
@@ -27,6 +37,10 @@ class RepositoryActivity:
     branches_worked: list[str] = field(default_factory=list)
     # Keyed hashes of the commit ids, so two installs of one developer can deduplicate.
     commit_ids: list[str] = field(default_factory=list)
+    # A keyed hash of the repository's identity (normalized origin, else root commit): equal on
+    # every machine whatever the directory layout, so the receiver merges by it, not by name.
+    id: str | None = None
+    commit_details: list[CommitDetail] = field(default_factory=list)
 
     def to_devlake(self) -> dict[str, Any]:
         entry: dict[str, Any] = {"name": self.name}
@@ -85,6 +99,11 @@ class DayReport:
     tools_used: set[str] = field(default_factory=set)
     projects: list[ProjectActivity] = field(default_factory=list)
     commands: list[CommandRun] = field(default_factory=list)  # from the shell hook, oldest first
+    # Local only, never sent: the address most of the day's counted commits were written with
+    # (what named mode reports as the email), and repositories whose commits of the day match
+    # none of the developer's addresses (what `status` warns about).
+    author_email: str | None = None
+    identity_warnings: list[str] = field(default_factory=list)
 
     @property
     def active_hours(self) -> int:

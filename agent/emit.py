@@ -179,9 +179,16 @@ def day_series(day: DayReport) -> dict[str, Points]:
 def day_summary(day: DayReport) -> dict[str, Any]:
     """The structured parts of the day (the ``devtel.day.summary`` body)."""
     shapes = day.to_devlake()
-    ids = {r.name: sorted(r.commit_ids) for r in day.repositories}
+    by_name = {r.name: r for r in day.repositories}
     for repo in shapes["git_activity"]["repositories"]:
-        repo[C.REPO_COMMIT_IDS] = ids.get(repo["name"], [])
+        activity = by_name[repo["name"]]
+        repo[C.REPO_COMMIT_IDS] = sorted(activity.commit_ids)
+        if activity.id is not None:
+            repo[C.REPO_ID] = activity.id
+        if activity.commit_details:
+            repo[C.REPO_COMMITS_DETAIL] = [
+                dataclasses.asdict(c) for c in sorted(activity.commit_details, key=lambda c: c.id)
+            ]
     body = {
         C.BODY_ACTIVE_CLOCK_HOURS: sorted(day.active_clock_hours),
         C.BODY_GIT_ACTIVITY: shapes["git_activity"],

@@ -3,6 +3,7 @@ and the sinks. The CLI and the service loop call this; it holds no argument pars
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -17,12 +18,15 @@ from agent.consent import DETAILED, OFF, Change, Consent, effective, set_level
 from agent.day import DayReport
 from agent.identity import Identity, resolve
 from agent.outbox import Item, Outbox
+from agent.pseudonyms import pseudonymous_day
 from agent.resource import base_fields, base_resource, detailed_resource
 from agent.sender import Backoff, PassResult, flush_sink
 from agent.sinks import Sink, build_sink
 from agent.source import build_day
 from agent.state import State
 from agent.store import DayStore
+
+LAST_DAY_DELIVERED = "last_day_delivered"  # state key: the newest day a sink answered 2xx for
 
 
 def _now_iso() -> str:
@@ -54,10 +58,22 @@ class Agent:
         return self.consent().allows(level)
 
     def day(self, date: dt.date) -> DayReport:
-        """The day as it may leave (paths stripped unless the policy allows them)."""
-        return emit.private_day(
+        """The day as it may leave (paths stripped unless the policy allows them; repository and
+        branch names hashed under a pseudonymous identity)."""
+        day = emit.private_day(
             build_day(date, self.settings, self.store, self.identity()), self.settings.allow_paths
         )
+        if self.identity().mode == "pseudonymous" and self.settings.salt:
+            day = pseudonymous_day(day, self.settings.salt, self.settings.allow_names)
+        return day
+
+    def identity_of(self, day: DayReport) -> Identity:
+        """Named mode reports the address the day's commits were written with (a work email set
+        by ``includeIf`` rather than the personal global one)."""
+        identity = self.identity()
+        if identity.mode == "named" and day.author_email:
+            return dataclasses.replace(identity, email=day.author_email)
+        return identity
 
     # --- building and queueing exports ----------------------------------------------------
     def planned(self, days: Iterable[DayReport]) -> list[emit.Export]:
@@ -84,8 +100,12 @@ class Agent:
                 )
             )
         if consent.allows(DETAILED):
+            for day in days:
+                identity = self.identity_of(day)
+                exports.append(
+                    emit.day_export(day, identity, detailed_resource(identity, install_id, self.settings))
+                )
             resource = detailed_resource(self.identity(), install_id, self.settings)
-            exports.extend(emit.day_export(day, self.identity(), resource) for day in days)
             exports.append(emit.agent_export(self.cost(), resource))
         return exports
 
@@ -109,9 +129,28 @@ class Agent:
         return stored
 
     def on_ack(self, item: Item) -> None:
-        """first_seen counts as sent only once a sink answered 2xx, so a failed one is retried."""
+        """first_seen counts as sent only once a sink answered 2xx, so a failed one is retried.
+
+        The newest day delivered is remembered: `run` catches up from it at start.
+        """
         if item.kind == emit.KIND_FIRST_SEEN and not self.state.read().get("first_seen_sent_at"):
             self.state.update(first_seen_sent_at=_now_iso())
+        if item.kind == emit.KIND_DAY:
+            date = item.key.removeprefix("day:")
+            if date > (self.state.read().get(LAST_DAY_DELIVERED) or ""):
+                self.state.update(**{LAST_DAY_DELIVERED: date})
+
+    def catch_up_dates(self, today: dt.date) -> list[dt.date]:
+        """The days `run` collects at start: every day since the last one delivered (that day
+        included: its tail may not have been), at most ``catch_up_days``; today alone when
+        nothing was ever delivered."""
+        last = self.state.read().get(LAST_DAY_DELIVERED)
+        try:
+            first = dt.date.fromisoformat(last) if last else today
+        except ValueError:
+            first = today  # a hand-edited state file: today is always right
+        first = max(first, today - dt.timedelta(days=self.settings.catch_up_days - 1))
+        return [first + dt.timedelta(days=n) for n in range((today - first).days + 1)] or [today]
 
     def flush(self, *, timeout: float | None = None) -> dict[str, PassResult]:
         """Send everything queued now, ignoring backoff (``collect`` and ``flush``)."""
@@ -162,6 +201,7 @@ class Agent:
 
     def status(self) -> dict[str, Any]:
         consent, data, now = self.consent(), self.state.read(), time.time()
+        today = self.day(dt.date.today())
         sinks = []
         for sink in self.sinks:
             s = self.outbox.status(sink.config.name)
@@ -197,7 +237,9 @@ class Agent:
             },
             "outbox_bytes": self.outbox.size_bytes(),
             "sinks": sinks,
-            "today": self.day(dt.date.today()).to_devlake(),
+            "today": today.to_devlake(),
+            # Local only: repositories whose commits of today match none of your addresses.
+            "warnings": today.identity_warnings,
         }
 
     def preview(self, dates: Iterable[dt.date]) -> dict[str, Any]:

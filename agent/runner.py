@@ -41,15 +41,20 @@ class Rounds:
 def collect_round(agent: Agent, rounds: Rounds) -> None:
     """Queue today (and yesterday's final totals once the date has changed) if it changed.
 
-    A consent change (which may have purged queued days) forgets what was queued; digests are
-    recorded only for days actually queued, and only once the outbox holds them.
+    The first round catches up: every day since the last one delivered, so a laptop closed at
+    18:05 sends 18:00-18:05 the next morning. A consent change (which may have purged queued
+    days) forgets what was queued; digests are recorded only for days actually queued, and only
+    once the outbox holds them.
     """
     consent = agent.state.read().get("consent")
     if consent != rounds.consent:
         rounds.queued.clear()
         rounds.consent = consent
     today = dt.date.today()
-    dates = [today] if rounds.last_date in (None, today) else [rounds.last_date, today]
+    if rounds.last_date is None:
+        dates = agent.catch_up_dates(today)
+    else:
+        dates = [today] if rounds.last_date == today else [rounds.last_date, today]
     days = [agent.day(d) for d in dates]
     fresh = [day for day in days if rounds.queued.get(day.date) != day_digest(day)]
     exports = agent.planned(fresh)
@@ -124,12 +129,9 @@ def run(agent: Agent, stop: threading.Event) -> None:
     relay = _start_relay(agent, wakes)
     rounds = Rounds()
     while not stop.is_set():
-        try:
-            collect_round(agent, rounds)
-            for wake in wakes:
-                wake.set()
-        except AgentError as exc:
-            _log(f"collect: {exc}; retrying in {agent.settings.interval_seconds:g}s")
+        _guarded_round(agent, rounds)
+        for wake in wakes:
+            wake.set()
         stop.wait(agent.settings.interval_seconds)
     if relay is not None:
         relay.stop()
@@ -138,4 +140,15 @@ def run(agent: Agent, stop: threading.Event) -> None:
     deadline = time.monotonic() + SHUTDOWN_GRACE
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
-    agent.close(max(0.0, deadline - time.monotonic()))
+    # Logout, shutdown, `systemctl stop`: the day's tail since the last round is collected and
+    # queued (the outbox keeps it), then given the grace period to leave now.
+    _guarded_round(agent, rounds)
+    agent.flush(timeout=SHUTDOWN_GRACE)
+    agent.close(SHUTDOWN_GRACE)
+
+
+def _guarded_round(agent: Agent, rounds: Rounds) -> None:
+    try:
+        collect_round(agent, rounds)
+    except AgentError as exc:
+        _log(f"collect: {exc}; retrying in {agent.settings.interval_seconds:g}s")

@@ -16,7 +16,7 @@ from agent.collectors.clock import LocalDay, local_zone
 from agent.config import Settings
 from agent.day import DayReport
 from agent.errors import ConfigError
-from agent.identity import Identity, git_email, keyed_hash
+from agent.identity import Identity, keyed_hash
 from agent.shell import summary as shell_summary
 from agent.shell.classify import RulesError, rules_with
 from agent.shell.ingest import ingest
@@ -28,9 +28,13 @@ log = logging.getLogger(__name__)
 
 
 def collector_settings(settings: Settings, identity: Identity) -> CollectorSettings:
-    """The [collectors] table, the developer's git email, and a commit-id hash two installs share."""
+    """The [collectors] table, the developer's extra addresses, and a commit-id hash two installs share.
+
+    The addresses git resolves in each repository (global, ``includeIf``, repo-local
+    ``user.email``) are read by the collectors themselves, repository by repository.
+    """
     table = settings.collectors
-    emails = table.get("emails") or [e for e in (git_email(),) if e]
+    emails = [*settings.extra_emails, *table.get("emails", [])]
     # Keyed by the organisation's salt, else by the developer id: the same commit seen on two of
     # one developer's machines hashes alike (so the receiver counts it once), and nobody without
     # the key can look the hash up in a repository.
@@ -91,7 +95,7 @@ def build_day(date: dt.date, settings: Settings, store: DayStore, identity: Iden
     collectors = collector_settings(settings, identity)
     shell = shell_commands(settings, LocalDay.of(date, collectors.timezone or local_zone()))
     # Each command is a moment of activity in its repository (or outside any).
-    signals = [(c.ended_at, c.repository) for c in shell]
+    signals = [(c.ended_at, c.repository, max(0.0, c.duration_s)) for c in shell]
     day = collect_day(date, collectors, shell_signals=signals)
     day.commands = shell_summary.runs(shell)
     day.command_counts = shell_summary.counts(day.commands)

@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from agent.day import CommandRun, DayReport, ProjectActivity, RepositoryActivity
+from agent.day import CommandRun, CommitDetail, DayReport, ProjectActivity, RepositoryActivity
 from agent.errors import StateError
 
 DB_FILE = "days.db"
@@ -34,6 +34,8 @@ def day_to_dict(day: DayReport) -> dict[str, Any]:
                 "files_changed": r.files_changed,
                 "branches_worked": list(r.branches_worked),
                 "commit_ids": list(r.commit_ids),
+                "id": r.id,
+                "commit_details": [dataclasses.asdict(c) for c in r.commit_details],
             }
             for r in day.repositories
         ],
@@ -44,6 +46,8 @@ def day_to_dict(day: DayReport) -> dict[str, Any]:
             for p in day.projects
         ],
         "commands": [dataclasses.asdict(c) for c in day.commands],
+        "author_email": day.author_email,
+        "identity_warnings": list(day.identity_warnings),
     }
 
 
@@ -57,7 +61,7 @@ def day_from_dict(data: dict[str, Any]) -> DayReport:
         date=dt.date.fromisoformat(data["date"]),
         active_clock_hours=set(data.get("active_clock_hours", [])),
         active_minutes=data.get("active_minutes", 0),
-        repositories=[RepositoryActivity(**r) for r in data.get("repositories", [])],
+        repositories=[_repository(r) for r in data.get("repositories", [])],
         command_counts=dict(data.get("command_counts", {})),
         tools_used=set(data.get("tools_used", [])),
         projects=[
@@ -69,7 +73,14 @@ def day_from_dict(data: dict[str, Any]) -> DayReport:
             for p in data.get("projects", [])
         ],
         commands=[CommandRun(**c) for c in data.get("commands", [])],
+        author_email=data.get("author_email"),
+        identity_warnings=list(data.get("identity_warnings", [])),
     )
+
+
+def _repository(data: dict[str, Any]) -> RepositoryActivity:
+    details = [CommitDetail(**c) for c in data.get("commit_details", [])]
+    return RepositoryActivity(**{**data, "commit_details": details})
 
 
 class DayStore:

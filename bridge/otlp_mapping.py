@@ -298,6 +298,8 @@ def _summary_repositories(git: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 text_at(i, f"{where}.{c.REPO_COMMIT_IDS}", max_chars=128)
                 for i in array_at(repo[c.REPO_COMMIT_IDS], f"{where}.{c.REPO_COMMIT_IDS}")
             ]
+        if repo.get(c.REPO_ID) is not None:
+            entry[c.REPO_ID] = text_at(repo[c.REPO_ID], f"{where}.{c.REPO_ID}", max_chars=128)
         if repo.get(c.REPO_COMMITS_DETAIL) is not None:
             entry[c.REPO_COMMITS_DETAIL] = [
                 _commit_detail(d, f"{where}.{c.REPO_COMMITS_DETAIL}[{n}]")

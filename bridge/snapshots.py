@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from agent.contract import REPO_COMMIT_IDS, REPO_COMMITS_DETAIL, devlake_command_key
+from agent.contract import REPO_COMMIT_IDS, REPO_COMMITS_DETAIL, REPO_ID, devlake_command_key
 from bridge.day import DeveloperDay
 
 IDENTITY = "identity"
@@ -115,7 +115,8 @@ def merge_active_hours(installs: list[dict[str, Any]]) -> int:
 
 
 def _merge_one_repository(entries: list[dict[str, Any]]) -> dict[str, Any]:
-    merged: dict[str, Any] = {"name": entries[0]["name"]}
+    # Installs laid out differently may name one repository differently: the shortest name.
+    merged: dict[str, Any] = {"name": min((e["name"] for e in entries), key=lambda n: (len(n), n))}
     path = next((e["path"] for e in entries if e.get("path")), None)
     if path is not None:
         merged["path"] = path
@@ -138,12 +139,18 @@ def _merge_one_repository(entries: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def merge_repositories(installs: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
-    """installs: each a mapping repository name -> that install's figures."""
-    by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    """installs: each a mapping repository name -> that install's figures.
+
+    Entries carrying a repository id (the same on every machine) merge by it, so ``proj`` on one
+    laptop and ``src/proj`` on another are one repository; entries without one merge by name.
+    """
+    by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for repos in installs:
         for name, entry in repos.items():
-            by_name[name].append({"name": name, **entry})
-    repositories = [_merge_one_repository(by_name[name]) for name in sorted(by_name)]
+            key = f"id:{entry[REPO_ID]}" if entry.get(REPO_ID) else f"name:{name}"
+            by_key[key].append({"name": name, **entry})
+    merged = [_merge_one_repository(by_key[key]) for key in sorted(by_key)]  # ties: in key order
+    repositories = sorted(merged, key=lambda r: r["name"])
     return {
         "total_commits": sum(r["commits"] for r in repositories),
         "total_lines_added": sum(r["lines_added"] for r in repositories),

@@ -11,7 +11,6 @@ import argparse
 import datetime as dt
 import hashlib
 import json
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = CollectorSettings(
-            author_emails=tuple(args.email or _git_email()),
+            author_emails=tuple(args.email or ()),
             # Local display only: commit ids are not part of the printed JSON.
             hash_commit_id=lambda commit_id: hashlib.sha256(commit_id.encode()).hexdigest(),
             roots=tuple(args.root or [Path.home()]),
@@ -51,16 +50,13 @@ def _view(report: DayReport) -> dict[str, object]:
     return {"date": report.date.isoformat(), "active_minutes": report.active_minutes, **report.to_devlake()}
 
 
-def _git_email() -> list[str]:
-    result = subprocess.run(
-        ["git", "config", "--get", "user.email"], capture_output=True, text=True, check=False
-    )
-    return [result.stdout.strip()] if result.stdout.strip() else []
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m agent.collectors", description=__doc__.splitlines()[0])
-    parser.add_argument("--email", action="append", help="a git author email (default: git's user.email)")
+    parser.add_argument(
+        "--email",
+        action="append",
+        help="an extra address of yours (git's user.email in each repository always counts)",
+    )
     parser.add_argument(
         "--root", action="append", type=Path, help="where to look for repositories (default: ~)"
     )

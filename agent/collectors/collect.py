@@ -10,31 +10,37 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tqdm import tqdm
 
-from agent.collectors import discovery, files, git, projects, tools
-from agent.collectors.activity import active_clock_hours, active_minutes
+from agent.collectors import discovery, files, git, gitconfig, origin, projects, tools
+from agent.collectors.activity import active_clock_hours, active_minutes, span_clock_hours
 from agent.collectors.clock import LocalDay, local_zone, today
 from agent.collectors.errors import InvalidArgumentError, RepositoryUnreadableError
 from agent.collectors.settings import CollectorSettings
 from agent.collectors.store import ActivityStore
-from agent.day import DayReport, RepositoryActivity
+from agent.day import CommitDetail, DayReport, RepositoryActivity
 
 log = logging.getLogger(__name__)
 
-# (when, repository path or None): a shell command from the hook, or any other activity
-# signal the agent core gathers. ``when`` is epoch seconds or a timezone-aware datetime.
-ShellSignal = tuple[float | dt.datetime, str | Path | None]
+# (when, repository path or None[, seconds it lasted]): a shell command from the hook, or any
+# other activity signal the agent core gathers. ``when`` is epoch seconds or a timezone-aware
+# datetime (for a command, when it ended); a duration makes every clock hour it spans active.
+ShellSignal = (
+    tuple[float | dt.datetime, str | Path | None] | tuple[float | dt.datetime, str | Path | None, float]
+)
 
 
 @dataclass(frozen=True, slots=True)
 class _Signal:
     at: float
     repository: Path | None
+    lasted: float = 0.0
 
 
 def collect_day(
@@ -81,10 +87,11 @@ def _collect(
         if date > today(zone, moment):
             raise InvalidArgumentError(f"date: {date.isoformat()} is after today ({today(zone, moment)})")
     signals = [_signal(item) for item in shell_signals]
-    repositories = _repositories(settings, signals)
+    found = _repositories(settings, signals)
     days = [LocalDay.of(date, zone) for date in dates]
     store = ActivityStore(settings.resolved_state_path())
     try:
+        repositories = _resolve(found, settings, store)
         _observe(store, repositories, min(day.start for day in days), moment.timestamp(), settings)
         bar = tqdm(days, desc="collecting days", unit="day", disable=not progress, leave=False)
         return [_report(day, repositories, signals, store, settings) for day in bar]
@@ -102,9 +109,14 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 def _signal(item: ShellSignal) -> _Signal:
     try:
-        when, path = item
+        when, path, *rest = item
+        (lasted,) = rest or (0.0,)
     except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(f"shell_signals: {item!r} is not a (timestamp, path) pair") from exc
+        raise InvalidArgumentError(
+            f"shell_signals: {item!r} is not a (timestamp, path) pair or a (timestamp, path, seconds) triple"
+        ) from exc
+    if isinstance(lasted, bool) or not isinstance(lasted, int | float) or not 0 <= lasted < math.inf:
+        raise InvalidArgumentError(f"shell_signals: duration {lasted!r} is not a number of seconds >= 0")
     if isinstance(when, dt.datetime):
         if when.tzinfo is None:
             raise InvalidArgumentError(f"shell_signals: {when!r} has no time zone")
@@ -115,7 +127,7 @@ def _signal(item: ShellSignal) -> _Signal:
         raise InvalidArgumentError(f"shell_signals: {when!r} is not a timestamp")
     # The directory a command ran in may be anywhere inside a repository, or gone by now.
     repository = discovery.repository_of(Path(path).resolve()) if path is not None else None
-    return _Signal(stamp, repository)
+    return _Signal(stamp, repository, float(lasted))
 
 
 def _repositories(settings: CollectorSettings, signals: list[_Signal]) -> list[Path]:
@@ -126,7 +138,7 @@ def _repositories(settings: CollectorSettings, signals: list[_Signal]) -> list[P
 
 
 def _observe(
-    store: ActivityStore, repositories: list[Path], since: float, now: float, settings: CollectorSettings
+    store: ActivityStore, repositories: Iterable[Path], since: float, now: float, settings: CollectorSettings
 ) -> None:
     changes: list[tuple[str, float]] = []
     scans = []
@@ -140,43 +152,89 @@ def _observe(
     store.record(files=changes, scans=scans, tools=tools.running_tools(settings.tool_patterns), at=now)
 
 
+@dataclass(frozen=True, slots=True)
+class _Repository:
+    """A work tree as this run resolved it: who the developer is there, and what it is."""
+
+    path: Path
+    identity: origin.RepositoryIdentity
+    emails: tuple[str, ...]  # git's user.email there, then the configured extra addresses
+
+
+def _resolve(
+    repositories: list[Path], settings: CollectorSettings, store: ActivityStore
+) -> dict[Path, _Repository]:
+    """Who the developer is in each work tree and what it is (gitconfig.py keeps the answers)."""
+    resolved: dict[Path, _Repository] = {}
+    for path in repositories:
+        try:
+            answer = gitconfig.resolve(path, store)
+        except RepositoryUnreadableError as exc:
+            log.warning("skipping repository: %s", exc)
+            answer = gitconfig.ResolvedConfig(git.RepositoryConfig(emails=(), origin=None), None)
+        emails = tuple(dict.fromkeys([*answer.config.emails, *settings.author_emails]))
+        resolved[path] = _Repository(path, origin.identity(path, answer.config.origin, answer.root), emails)
+    return resolved
+
+
 def _report(
     day: LocalDay,
-    repositories: list[Path],
+    repositories: dict[Path, _Repository],
     shell: list[_Signal],
     store: ActivityStore,
     settings: CollectorSettings,
 ) -> DayReport:
+    spans = [(s.at - s.lasted, s.at) for s in shell if s.lasted]
     signals = [s for s in shell if day.contains(s.at)]
     signals += [_Signal(minute, Path(repo)) for repo, minute in store.file_signals(day.start, day.end)]
-    activity: dict[Path, git.RepositoryDay] = {}
+    activity: dict[str, list[git.RepositoryDay]] = {}
     counted: set[str] = set()
-    for repo in _one_tree_per_store(repositories):
-        result = _git_day(repo, day, store, settings)
+    warnings: list[str] = []
+    trees = _one_tree_per_store(list(repositories))
+    for repo in trees:
+        info = repositories[repo]
+        result = _git_day(info, day, store)
+        if result.unmatched:
+            warnings.append(
+                f"{repo}: the day's commits are by {', '.join(result.unmatched)}, none of your "
+                f"addresses here ({', '.join(info.emails) or 'none configured'})"
+            )
         # A commit also on a local branch of another clone (pulled there) counts once, in the
         # first repository by path.
         fresh = tuple(c for c in result.commits if c.id not in counted)
         counted.update(c.id for c in fresh)
         if fresh:
-            activity[repo] = replace(result, commits=fresh)
-            signals += [_Signal(c.committed_at, repo) for c in fresh]
-    hours = active_clock_hours(day, (s.at for s in signals))
-    last: dict[Path, float] = {}
+            activity.setdefault(info.identity.key, []).append(replace(result, commits=fresh))
+            signals += [_Signal(c.written_at, repo) for c in fresh]
+    hours = active_clock_hours(day, (s.at for s in signals)) | span_clock_hours(day, spans)
+    last: dict[str, float] = {}
+    paths: dict[str, Path] = {}
     for s in signals:
-        if s.repository is not None:
-            last[s.repository] = max(last.get(s.repository, s.at), s.at)
-    names = projects.unique_names([*repositories, *last])
+        if s.repository is not None and s.repository in repositories:
+            key = repositories[s.repository].identity.key
+            last[key] = max(last.get(key, s.at), s.at)
+            paths.setdefault(key, s.repository)
+    identities: dict[str, origin.RepositoryIdentity] = {}
+    for repo in [*trees, *repositories]:  # a main work tree names its linked worktrees
+        identities.setdefault(repositories[repo].identity.key, repositories[repo].identity)
+    names = origin.display_names([identities[key] for key in {*activity, *last}])
+    commits = [c for results in activity.values() for r in results for c in r.commits]
     return DayReport(
         date=day.date,
         active_clock_hours=hours,
         active_minutes=active_minutes(day, (s.at for s in signals), settings.gap_minutes),
-        repositories=[_repository(repo, names[repo], result, settings) for repo, result in activity.items()],
+        repositories=[
+            _repository(key, names[key], results, paths.get(key), settings)
+            for key, results in activity.items()
+        ],
         tools_used={
             tool
             for tool, minute in store.tool_sightings(day.start, day.end)
             if day.clock_hour(minute) in hours
         },
-        projects=projects.projects(last, names, allow_paths=settings.allow_paths),
+        projects=projects.projects(last, names, paths, allow_paths=settings.allow_paths),
+        author_email=Counter(c.email for c in commits).most_common(1)[0][0] if commits else None,
+        identity_warnings=warnings,
     )
 
 
@@ -193,39 +251,51 @@ def _one_tree_per_store(repositories: list[Path]) -> list[Path]:
     return sorted(chosen.values())
 
 
-def _git_day(
-    repo: Path, day: LocalDay, store: ActivityStore, settings: CollectorSettings
-) -> git.RepositoryDay:
+# Part of every cached result's key: a change of the counting rules invalidates old results.
+_GIT_RULES = "author-and-committer, author day, v2"
+
+
+def _git_day(info: _Repository, day: LocalDay, store: ActivityStore) -> git.RepositoryDay:
     """The day's commits of one repository, from the store when no branch has moved since."""
     try:
-        handle = git.open_repository(repo)
+        handle = git.open_repository(info.path)
         state = git.branch_state(handle)
         key = hashlib.sha256(
-            "\n".join([state.fingerprint, str(day.end), *settings.author_emails]).encode()
+            "\n".join([_GIT_RULES, state.fingerprint, str(day.end), *info.emails]).encode()
         ).hexdigest()
-        cached = store.git_day(str(repo), day.start, key)
+        cached = store.git_day(str(info.path), day.start, key)
         if cached is not None:
             return cached
-        result = git.day_activity(handle, state, day.start, day.end, settings.author_emails)
+        result = git.day_activity(handle, state, day.start, day.end, info.emails)
     except RepositoryUnreadableError as exc:
         # One broken repository must not cost the developer the rest of the day's report.
         log.warning("skipping repository: %s", exc)
         return git.EMPTY_DAY
-    store.save_git_day(str(repo), day.start, key, result)
+    store.save_git_day(str(info.path), day.start, key, result)
     return result
 
 
 def _repository(
-    repo: Path, name: str, result: git.RepositoryDay, settings: CollectorSettings
+    key: str,
+    name: str,
+    results: list[git.RepositoryDay],
+    path: Path | None,
+    settings: CollectorSettings,
 ) -> RepositoryActivity:
-    commits = result.commits
+    """One repository's figures; clones of it on this machine (same origin) are one repository."""
+    commits = [c for r in results for c in r.commits]
     return RepositoryActivity(
         name=name,
-        path=str(repo) if settings.allow_paths else None,
+        path=str(path) if settings.allow_paths and path is not None else None,
         commits=len(commits),
         lines_added=sum(c.lines_added for c in commits),
         lines_deleted=sum(c.lines_deleted for c in commits),
         files_changed=sum(c.files_changed for c in commits),
-        branches_worked=list(result.branches),
+        branches_worked=sorted({b for r in results for b in r.branches}),
         commit_ids=[settings.hash_commit_id(c.id) for c in commits],
+        id=settings.hash_commit_id(f"repository:{key}"),
+        commit_details=[
+            CommitDetail(settings.hash_commit_id(c.id), c.lines_added, c.lines_deleted, c.files_changed)
+            for c in commits
+        ],
     )

@@ -1,8 +1,9 @@
-"""Names for repositories that never merge two different ones, and the day's project list.
+"""Names for directories that never merge two different ones, and the day's project list.
 
 The old collector merged repositories by directory name, so ``~/work/api`` and
-``~/oss/api`` became one. Here a name is the directory name, lengthened with parent
-directories only as far as needed to tell same-named repositories apart.
+``~/oss/api`` became one. ``unique_names`` (used for the shell's working trees) lengthens a
+directory name with parent directories only as far as needed to tell them apart; the git
+collectors name repositories by origin instead (``origin.py``).
 """
 
 from __future__ import annotations
@@ -30,14 +31,19 @@ def unique_names(repositories: Iterable[Path]) -> dict[Path, str]:
 
 
 def projects(
-    last_activity: Mapping[Path, float], names: Mapping[Path, str], *, allow_paths: bool
+    last_activity: Mapping[str, float],
+    names: Mapping[str, str],
+    paths: Mapping[str, Path],
+    *,
+    allow_paths: bool,
 ) -> list[ProjectActivity]:
-    """One entry per repository with activity; the path only when the policy allows paths."""
+    """One entry per repository (identity key) with activity; a path only where the policy
+    allows paths."""
     return [
         ProjectActivity(
-            name=names[repo],
+            name=names[key],
             last_activity=dt.datetime.fromtimestamp(stamp, dt.UTC),
-            path=str(repo) if allow_paths else None,
+            path=str(paths[key]) if allow_paths and key in paths else None,
         )
-        for repo, stamp in sorted(last_activity.items())
+        for key, stamp in sorted(last_activity.items(), key=lambda item: names[item[0]])
     ]

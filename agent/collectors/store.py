@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from agent.collectors.errors import StateFileError
 from agent.collectors.git import Commit, RepositoryDay
@@ -35,6 +35,9 @@ CREATE TABLE IF NOT EXISTS tool_sighting (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS file_scan (
     repository TEXT PRIMARY KEY, covered_from REAL NOT NULL, covered_to REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS repository_config (
+    repository TEXT PRIMARY KEY, signature TEXT NOT NULL, config TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS git_day (
     repository TEXT NOT NULL, day_start INTEGER NOT NULL, key TEXT NOT NULL, result TEXT NOT NULL,
@@ -137,6 +140,19 @@ class ActivityStore:
         ) as cursor:
             return cursor.fetchall()
 
+    def repository_config(self, repository: str) -> tuple[str, dict[str, Any]] | None:
+        """(signature, what git resolved there) as last stored (gitconfig.py)."""
+        row = self._db.execute(
+            "SELECT signature, config FROM repository_config WHERE repository=?", (repository,)
+        ).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def save_repository_config(self, repository: str, signature: str, config: str) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO repository_config VALUES (?, ?, ?)", (repository, signature, config)
+            )
+
     def git_day(self, repository: str, day_start: int, key: str) -> RepositoryDay | None:
         row = self._db.execute(
             "SELECT result FROM git_day WHERE repository=? AND day_start=? AND key=?",
@@ -146,11 +162,19 @@ class ActivityStore:
             return None
         data = json.loads(row[0])
         return RepositoryDay(
-            commits=tuple(Commit(**c) for c in data["commits"]), branches=tuple(data["branches"])
+            commits=tuple(Commit(**c) for c in data["commits"]),
+            branches=tuple(data["branches"]),
+            unmatched=tuple(data.get("unmatched", ())),
         )
 
     def save_git_day(self, repository: str, day_start: int, key: str, day: RepositoryDay) -> None:
-        result = json.dumps({"commits": [asdict(c) for c in day.commits], "branches": list(day.branches)})
+        result = json.dumps(
+            {
+                "commits": [asdict(c) for c in day.commits],
+                "branches": list(day.branches),
+                "unmatched": list(day.unmatched),
+            }
+        )
         with self._transaction():
             self._db.execute(
                 "INSERT OR REPLACE INTO git_day VALUES (?, ?, ?, ?)", (repository, day_start, key, result)

@@ -132,3 +132,10 @@ def test_missing_ca_bundle_names_file_line_and_key(env: dict[str, str]) -> None:
         ConfigError, match=r"agent.toml:4: key 'sinks.main.certificate': '/nonexistent/ca.pem'"
     ):
         load_settings(os.environ)
+
+
+def test_devtel_emails_must_be_addresses(env: dict[str, str]) -> None:
+    Path(env["DEVTEL_CONFIG"]).write_text('[devtel]\nemails = ["me@old.example", "not-an-address"]\n')
+    with pytest.raises(ConfigError, match=r"key 'devtel.emails': 'not-an-address' is not an email address"):
+        load_settings(os.environ)
+    assert not Path(env["DEVTEL_HOME"]).exists()
