@@ -31,17 +31,17 @@ from bridge.snapshot_store import store_otlp_in
 from bridge.upsert import run_in_transaction, upsert_days_in
 from otlp_receiver.fake import otlp_requests
 from otlp_receiver.signals import LOGS, METRICS
-from tests.support.fleet_fill import fill_engine
+from tests.support.fleet_fill import COMMAND_STATS_PER_DAY, fill_engine
 from tests.support.otlp import DayFigures, developer_resource, metrics_request
 
 pytestmark = pytest.mark.mysql
 
 CID = 7
-DEVELOPERS, DAYS = 100, 40  # 4,000 developer-days, 8,000 command-statistics rows
+DEVELOPERS, DAYS = 100, 40  # 4,000 developer-days, 28,000 command-statistics rows
 END = dt.date(2026, 3, 31)
 FIRST = END - dt.timedelta(days=DAYS - 1)
 WRITE_ROWS = 40  # a batch of up to three days touches a handful of rows in any table
-DEVELOPER_ROWS = 2 * 2 * DAYS  # forget/prune: one developer's rows at most, with slack
+DEVELOPER_ROWS = 2 * COMMAND_STATS_PER_DAY * DAYS  # forget/prune: one developer's rows at most, with slack
 Captured = list[tuple[str, str, Any]]  # (path, statement, parameters)
 
 

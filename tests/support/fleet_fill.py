@@ -24,6 +24,12 @@ TABLES = (
 )
 
 
+COMMAND_STATS_PER_DAY = 7
+_CATEGORIES = " UNION ALL ".join(
+    f"SELECT '{name}' AS category" for name in ("build", "test", "install", "git", "lint", "run", "deploy")
+)
+
+
 def _days_sql(developers: int, days: int, first: dt.date) -> str:
     """One row per (developer, day): ``d`` the developer's number, ``day`` the date."""
     return (
@@ -49,8 +55,7 @@ def fill_fleet(conn: Connection, connection_id: int, developers: int, days: int,
         "INSERT INTO _tool_developer_command_stats (connection_id, developer_id, date, repository,"
         " category, tool, outcome, count, total_duration_s, p50_duration_s, p95_duration_s,"
         f" cpu_time_s, wall_time_s, updated_at) SELECT {cid}, developer, day, 'repo', c.category,"
-        f" 'make', 'ok', 3, 9, 3, 5, 4, 9, {now} FROM ({rows}) AS f"
-        " JOIN (SELECT 'build' AS category UNION ALL SELECT 'test') AS c",
+        f" 'make', 'ok', 3, 9, 3, 5, 4, 9, {now} FROM ({rows}) AS f JOIN ({_CATEGORIES}) AS c",
         "INSERT INTO _tool_developer_ai_metrics (connection_id, developer_id, date, tool, language,"
         " feature, suggestions_shown, suggestions_accepted, lines_added, lines_removed, sessions,"
         f" tokens, cost_usd, wait_s, time_saved_s, updated_at) SELECT {cid}, developer, day,"
