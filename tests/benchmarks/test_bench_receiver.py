@@ -284,6 +284,24 @@ def _raw_upsert_rate(mysql_url: str, rows: Sequence[tuple[Any, ...]]) -> float:
         conn.close()
 
 
+def raw_rows(connection_id: int, days: Sequence[FakeDay], now: dt.datetime) -> list[tuple[Any, ...]]:
+    """The days as the raw upsert's parameter rows (JSON columns serialized as the bridge does)."""
+    return [
+        (
+            connection_id,
+            d.row.developer_id,
+            d.row.date,
+            *(
+                dump_json(v) if isinstance(v, dict | list) else v
+                for v in (getattr(d.row, c) for c in VALUE_COLUMNS)
+            ),
+            now,
+            now,
+        )
+        for d in days
+    ]
+
+
 def _despite_restarts(measure: Callable[[], float]) -> float:
     """Measure again when the shared MariaDB went away mid-pass (other suites restart it on purpose)."""
     for _ in range(5):
@@ -301,20 +319,7 @@ def test_database_ceiling(mysql_url: str, engine: Engine, otlp_bodies: list[tupl
     big_team = list(generate_days(150, 8, connection_id=0, seed=11, end=END))
     raw_rates = []
     for attempt in range(REPEATS * 2):  # first pass inserts, later passes update
-        rows = [
-            (
-                900_000 + attempt % 2,
-                d.row.developer_id,
-                d.row.date,
-                *(
-                    dump_json(v) if isinstance(v, dict | list) else v
-                    for v in (getattr(d.row, c) for c in VALUE_COLUMNS)
-                ),
-                now,
-                now,
-            )
-            for d in big_team
-        ]
+        rows = raw_rows(900_000 + attempt % 2, big_team, now)
         raw_rates.append(_despite_restarts(lambda rows=rows: _raw_upsert_rate(mysql_url, rows)))
     CEILINGS["raw upsert"] = sorted(raw_rates)[len(raw_rates) // 2]
 

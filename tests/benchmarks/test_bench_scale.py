@@ -40,8 +40,8 @@ from sqlalchemy.engine import Engine
 from bridge.database import make_engine
 from bridge.fake_team import FakeDay, generate_days
 from bridge.legacy import to_flat_report
-from bridge.schema import dump_json, ensure_schema
-from bridge.upsert import VALUE_COLUMNS, utc_now
+from bridge.schema import ensure_schema
+from bridge.upsert import utc_now
 from otlp_receiver.fake import REPORT_URL
 from otlp_receiver.signals import LOGS, METRICS
 from tests.benchmarks.load import Frame, Run, median_run, run_grpc, run_wrk, write_frames, wrk_available
@@ -59,6 +59,7 @@ from tests.benchmarks.test_bench_receiver import (
     _raw_upsert_rate,
     _summary_body,
     archive_revision,
+    raw_rows,
 )
 from tests.support.fleet_fill import TABLES, fill_engine
 from tests.support.processes import ROOT, free_port, start_receiver
@@ -253,21 +254,7 @@ def _check_stored(engine: Engine, connection_id: int, team: list[FakeDay], answe
 
 def _raw_ceiling(url: str, engine: Engine) -> float:
     """Raw PyMySQL upserts of DevLake rows into these tables, 500 per transaction: rows/s."""
-    now = utc_now()
-    rows = [
-        (
-            RAW_CONNECTION,
-            d.row.developer_id,
-            d.row.date,
-            *(
-                dump_json(v) if isinstance(v, dict | list) else v
-                for v in (getattr(d.row, c) for c in VALUE_COLUMNS)
-            ),
-            now,
-            now,
-        )
-        for d in generate_days(150, 8, connection_id=0, seed=11, end=END)
-    ]
+    rows = raw_rows(RAW_CONNECTION, list(generate_days(150, 8, connection_id=0, seed=11, end=END)), utc_now())
     rate = _raw_upsert_rate(url, rows)
     _reset(engine)
     return rate
