@@ -35,13 +35,13 @@ from pathlib import Path
 import psutil
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from bridge.database import make_engine
 from bridge.fake_team import FakeDay, generate_days
 from bridge.legacy import to_flat_report
 from bridge.schema import ensure_schema
-from bridge.upsert import utc_now
+from bridge.upsert import run_in_transaction, utc_now
 from otlp_receiver.fake import REPORT_URL
 from otlp_receiver.signals import LOGS, METRICS
 from tests.benchmarks.load import Frame, Run, median_run, run_grpc, run_wrk, write_frames, wrk_available
@@ -141,21 +141,35 @@ def fleet_database(mysql_url: str, developer_days: int) -> str:
 
 def _reset(engine: Engine) -> None:
     """Delete every row the bench wrote (any connection but the fleet's), late writes included."""
-    with engine.begin() as conn:
+
+    def work(conn: Connection) -> None:
         for table in TABLES:
             conn.exec_driver_sql(f"DELETE FROM {table} WHERE connection_id <> {FLEET_CONNECTION}")
         conn.exec_driver_sql("DELETE FROM _devtel_connections")
 
+    run_in_transaction(engine, work)  # a receiver still finishing its queue may deadlock it: retried
 
-def _wait_idle(pid: int, limit: float = 120.0) -> None:
-    """Until the receiver (and its workers) stop working off what the last run queued."""
+
+def _bench_rows(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(
+            f"SELECT COUNT(*) FROM _tool_developer_metrics WHERE connection_id <> {FLEET_CONNECTION}"
+        ).scalar_one()
+
+
+def _wait_idle(pid: int, engine: Engine, limit: float = 300.0) -> None:
+    """Until the receiver has worked off what the last run queued: its CPU idle and no row
+    written for a second (a slow receiver waits on the database, not on its CPU)."""
     processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
     deadline = time.monotonic() + limit
+    rows = _bench_rows(engine)
     while time.monotonic() < deadline:
         before = sum(sum(p.cpu_times()[:2]) for p in processes)
-        time.sleep(0.5)
-        if sum(sum(p.cpu_times()[:2]) for p in processes) - before < 0.05:
+        time.sleep(1.0)
+        now = _bench_rows(engine)
+        if sum(sum(p.cpu_times()[:2]) for p in processes) - before < 0.05 and now == rows:
             return
+        rows = now
 
 
 # ---------------------------------------------------------------- the load
@@ -226,7 +240,7 @@ def _run_case(
         for run in runs:
             assert run.socket_errors == 0, run
             assert set(run.statuses) <= HTTP_OK | HTTP_DELIBERATE, run.statuses
-    _wait_idle(pid)
+    _wait_idle(pid, target.engine)
     _check_stored(
         target.engine,
         connection_id,
