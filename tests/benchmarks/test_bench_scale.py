@@ -331,6 +331,10 @@ def render_table() -> str:
     lines = [
         f"Receiver on filled tables ({SECONDS:g} s per run, median of {REPEATS}; req/s = day snapshots/s;"
         " db ms/req = mariadbd CPU per request)",
+        "Raw upsert ceilings (rows/s): "
+        + ", ".join(
+            f"{size:,} dev-days {rate:,.0f}" for size, rate in {f.size: f.ceiling for f in FIGURES}.items()
+        ),
         header,
         "-" * len(header),
     ]
