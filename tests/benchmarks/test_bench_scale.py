@@ -9,6 +9,7 @@ tests/support/fleet_fill.py into a MariaDB database kept under a fixed name per 
 reused while its version stamp matches (filling 300k takes about half a minute). Then a real
 ``devtel-receiver serve`` (one process, and ``--workers 2``; and ``DEVTEL_BENCH_BEFORE``'s
 revision when set) takes OTLP/HTTP, OTLP/gRPC and legacy requests at 1, 16 and 64 clients.
+The before revision writes into the same tables, so it must keep the same schema (4ecc936 does).
 
 Each figure: requests/s (one developer-day snapshot each), p50/p99, the CPU time mariadbd spent
 per request (its /proc/<pid>/stat over the run, so on a shared server it includes others' work),
