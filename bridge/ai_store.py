@@ -28,8 +28,9 @@ from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Connection
 
 from bridge.ai_mapping import CUMULATIVE, DELTA, AiPoint
+from bridge.keyed import KeyedStatement
 from bridge.schema import AI_MEASURES, ai_metrics, ai_points
-from bridge.upsert import utc_now
+from bridge.upsert import for_dialect, utc_now
 
 DEFAULT_SECONDS_PER_LINE = 12.0  # the middle of the seed's 10-15 s a hand-typed line takes
 _CHUNK = 400  # keys per IN list, well below every driver's parameter limit
@@ -67,45 +68,59 @@ def _chunks(keys: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield keys[start : start + _CHUNK]
 
 
-def _locked(conn: Connection, stmt: Any) -> Any:
-    return stmt.with_for_update() if conn.dialect.name == "mysql" else stmt
+_STATE_COLUMNS = (ai_points.c.connection_id, ai_points.c.stream, ai_points.c.start_ns)
+_ROW_COLUMNS = tuple(
+    ai_metrics.c[name] for name in ("connection_id", "developer_id", "date", "tool", "language", "feature")
+)
+# Built once; FOR UPDATE is dropped by SQLite, which locks the whole file anyway.
+_READ_STATE = KeyedStatement.build(
+    _STATE_COLUMNS,
+    lambda where: (
+        sa.select(*_STATE_COLUMNS, ai_points.c.time_ns, ai_points.c.value).where(where).with_for_update()
+    ),
+)
+_READ_ROWS = KeyedStatement.build(
+    _ROW_COLUMNS, lambda where: sa.select(ai_metrics).where(where).with_for_update()
+)
 
 
 def _read_state(conn: Connection, keys: list[StateKey]) -> dict[StateKey, tuple[int, float]]:
-    t = ai_points
     found: dict[StateKey, tuple[int, float]] = {}
     for chunk in _chunks(keys):
-        stmt = sa.select(t.c.connection_id, t.c.stream, t.c.start_ns, t.c.time_ns, t.c.value).where(
-            sa.tuple_(t.c.connection_id, t.c.stream, t.c.start_ns).in_(chunk)
-        )
-        for row in conn.execute(_locked(conn, stmt)):
+        for row in conn.execute(*_READ_STATE.bind(chunk)):
             found[(row.connection_id, row.stream, row.start_ns)] = (row.time_ns, row.value)
     return found
 
 
 def _read_rows(conn: Connection, keys: list[RowKey]) -> dict[RowKey, dict[str, float]]:
-    t = ai_metrics
-    key_columns = (t.c.connection_id, t.c.developer_id, t.c.date, t.c.tool, t.c.language, t.c.feature)
     found: dict[RowKey, dict[str, float]] = {}
     for chunk in _chunks(keys):
-        stmt = sa.select(t).where(sa.tuple_(*key_columns).in_(chunk))
-        for row in conn.execute(_locked(conn, stmt)):
+        for row in conn.execute(*_READ_ROWS.bind(chunk)):
             key = (row.connection_id, row.developer_id, row.date, row.tool, row.language, row.feature)
             found[key] = {m: float(getattr(row, m)) for m in AI_MEASURES}
     return found
 
 
-def _upsert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]], updated: list[str]) -> None:
-    if not rows:
-        return
-    if conn.dialect.name == "mysql":
-        stmt = mysql.insert(table)
-        conn.execute(stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in updated}), rows)
-        return
-    stmt = sqlite.insert(table)
+def _upserts(table: sa.Table, updated: Sequence[str]) -> dict[str, Any]:
+    mine = mysql.insert(table)
+    lite = sqlite.insert(table)
     keys = [c.name for c in table.primary_key.columns]
-    upsert = stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in updated})
-    conn.execute(upsert, rows)
+    return {
+        "mysql": mine.on_duplicate_key_update({c: mine.inserted[c] for c in updated}),
+        "sqlite": lite.on_conflict_do_update(
+            index_elements=keys, set_={c: lite.excluded[c] for c in updated}
+        ),
+    }
+
+
+# Built once: a batch only binds values. The date moves on, so retention keeps live streams.
+_UPSERT_STATE = _upserts(ai_points, ["time_ns", "value", "date", "updated_at"])
+_UPSERT_ROWS = _upserts(ai_metrics, [*AI_MEASURES, "time_saved_s", "updated_at"])
+
+
+def _upsert(conn: Connection, statements: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(for_dialect(statements, conn.dialect.name, "AI upsert"), rows)
 
 
 def store_ai_points_in(conn: Connection, points: Sequence[AiPoint], time_saved: TimeSaved) -> int:
@@ -127,7 +142,7 @@ def store_ai_points_in(conn: Connection, points: Sequence[AiPoint], time_saved: 
     now = utc_now()
     _upsert(
         conn,
-        ai_points,
+        _UPSERT_STATE,
         [
             {
                 "connection_id": p.connection_id,
@@ -141,7 +156,6 @@ def store_ai_points_in(conn: Connection, points: Sequence[AiPoint], time_saved: 
             }
             for p in (changed[key] for key in sorted(changed))
         ],
-        ["time_ns", "value", "date", "updated_at"],  # the date moves on, so retention keeps live streams
     )
     keys = sorted(added)
     current = _read_rows(conn, keys)
@@ -163,5 +177,5 @@ def store_ai_points_in(conn: Connection, points: Sequence[AiPoint], time_saved: 
                 "updated_at": now,
             }
         )
-    _upsert(conn, ai_metrics, rows, [*AI_MEASURES, "time_saved_s", "updated_at"])
+    _upsert(conn, _UPSERT_ROWS, rows)
     return len(rows)

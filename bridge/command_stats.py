@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from agent.contract import BODY_COMMAND_STATS, COMMAND_STAT_FIGURES, COMMAND_STAT_KEYS
 from bridge.errors import InvalidReport
+from bridge.keyed import KeyedStatement
 from bridge.schema import command_stats
 from bridge.snapshots import DayKey
 from bridge.upsert import utc_now
@@ -22,6 +22,11 @@ from bridge.validate import array_at, count_at, object_at, text_at
 
 _KEY_LIMITS = {"repository": 255, "category": 32, "tool": 64, "outcome": 16}
 StatKey = tuple[str, str, str, str]
+_DELETE_DAYS = KeyedStatement.build(
+    (command_stats.c.connection_id, command_stats.c.developer_id, command_stats.c.date),
+    lambda where: command_stats.delete().where(where),
+)
+_INSERT = command_stats.insert()
 
 
 def _seconds(value: Any, field: str) -> float:
@@ -75,12 +80,7 @@ def replace_day_stats_in(conn: Connection, days: dict[DayKey, dict[StatKey, dict
     """The day's statistics replace what was stored for it: rebuilt, so nothing doubles."""
     if not days:
         return
-    table = command_stats
-    conn.execute(
-        table.delete().where(
-            sa.tuple_(table.c.connection_id, table.c.developer_id, table.c.date).in_(sorted(days))
-        )
-    )
+    conn.execute(*_DELETE_DAYS.bind(sorted(days)))
     now = utc_now()
     rows = [
         {
@@ -96,4 +96,4 @@ def replace_day_stats_in(conn: Connection, days: dict[DayKey, dict[StatKey, dict
         for key, figures in sorted(stats.items())
     ]
     if rows:
-        conn.execute(table.insert(), rows)
+        conn.execute(_INSERT, rows)

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from agent.contract import RES_INSTANCE_ID
 from bridge.errors import InvalidReport
 from bridge.schema import installs
-from bridge.upsert import utc_now
+from bridge.upsert import for_dialect, utc_now
 from bridge.validate import optional_text_at, text_at
 
 DESCRIPTIVE = (
@@ -45,56 +45,61 @@ class InstallSighting:
     heartbeat_at: dt.datetime | None = None
 
 
-def _upsert(dialect: str) -> Any:
+def _mysql_upsert() -> Any:
     table = installs
-    if dialect == "mysql":
-        stmt = mysql.insert(table)
-        new = stmt.inserted
-        newer = sa.or_(table.c.last_seen_at.is_(None), new.last_seen_at >= table.c.last_seen_at)
-        later = [(name, sa.case((newer, new[name]), else_=table.c[name])) for name in DESCRIPTIVE]
-        # MySQL assigns left to right: the descriptive columns compare against last_seen_at first.
-        return stmt.on_duplicate_key_update(
-            [
-                *later,
-                (
-                    "first_seen_at",
-                    sa.func.least(
-                        sa.func.coalesce(table.c.first_seen_at, new.first_seen_at),
-                        sa.func.coalesce(new.first_seen_at, table.c.first_seen_at),
-                    ),
-                ),
-                (
-                    "heartbeat_at",
-                    sa.func.greatest(
-                        sa.func.coalesce(table.c.heartbeat_at, new.heartbeat_at),
-                        sa.func.coalesce(new.heartbeat_at, table.c.heartbeat_at),
-                    ),
-                ),
-                ("last_seen_at", sa.func.greatest(table.c.last_seen_at, new.last_seen_at)),
-                ("updated_at", new.updated_at),
-            ]
-        )
-    if dialect == "sqlite":
-        stmt = sqlite.insert(table)
-        new = stmt.excluded
-        newer = new.last_seen_at >= table.c.last_seen_at
-        return stmt.on_conflict_do_update(
-            index_elements=["connection_id", "install_id"],
-            set_={
-                **{name: sa.case((newer, new[name]), else_=table.c[name]) for name in DESCRIPTIVE},
-                "first_seen_at": sa.func.min(
+    stmt = mysql.insert(table)
+    new = stmt.inserted
+    newer = sa.or_(table.c.last_seen_at.is_(None), new.last_seen_at >= table.c.last_seen_at)
+    later = [(name, sa.case((newer, new[name]), else_=table.c[name])) for name in DESCRIPTIVE]
+    # MySQL assigns left to right: the descriptive columns compare against last_seen_at first.
+    return stmt.on_duplicate_key_update(
+        [
+            *later,
+            (
+                "first_seen_at",
+                sa.func.least(
                     sa.func.coalesce(table.c.first_seen_at, new.first_seen_at),
                     sa.func.coalesce(new.first_seen_at, table.c.first_seen_at),
                 ),
-                "heartbeat_at": sa.func.max(
+            ),
+            (
+                "heartbeat_at",
+                sa.func.greatest(
                     sa.func.coalesce(table.c.heartbeat_at, new.heartbeat_at),
                     sa.func.coalesce(new.heartbeat_at, table.c.heartbeat_at),
                 ),
-                "last_seen_at": sa.func.max(table.c.last_seen_at, new.last_seen_at),
-                "updated_at": new.updated_at,
-            },
-        )
-    raise ValueError(f"no install upsert for the {dialect} dialect")
+            ),
+            ("last_seen_at", sa.func.greatest(table.c.last_seen_at, new.last_seen_at)),
+            ("updated_at", new.updated_at),
+        ]
+    )
+
+
+def _sqlite_upsert() -> Any:
+    table = installs
+    stmt = sqlite.insert(table)
+    new = stmt.excluded
+    newer = new.last_seen_at >= table.c.last_seen_at
+    return stmt.on_conflict_do_update(
+        index_elements=["connection_id", "install_id"],
+        set_={
+            **{name: sa.case((newer, new[name]), else_=table.c[name]) for name in DESCRIPTIVE},
+            "first_seen_at": sa.func.min(
+                sa.func.coalesce(table.c.first_seen_at, new.first_seen_at),
+                sa.func.coalesce(new.first_seen_at, table.c.first_seen_at),
+            ),
+            "heartbeat_at": sa.func.max(
+                sa.func.coalesce(table.c.heartbeat_at, new.heartbeat_at),
+                sa.func.coalesce(new.heartbeat_at, table.c.heartbeat_at),
+            ),
+            "last_seen_at": sa.func.max(table.c.last_seen_at, new.last_seen_at),
+            "updated_at": new.updated_at,
+        },
+    )
+
+
+# Built once, each moving an install only forward in time: a request only binds values.
+_UPSERT = {"mysql": _mysql_upsert(), "sqlite": _sqlite_upsert()}
 
 
 def store_installs_in(conn: Connection, sightings: Sequence[InstallSighting]) -> int:
@@ -116,7 +121,7 @@ def store_installs_in(conn: Connection, sightings: Sequence[InstallSighting]) ->
         for s in ordered
     ]
     # Rows apply in order, oldest first, so within one batch too the newest event wins.
-    conn.execute(_upsert(conn.dialect.name), rows)
+    conn.execute(for_dialect(_UPSERT, conn.dialect.name, "install upsert"), rows)
     return len(rows)
 
 

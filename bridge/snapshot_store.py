@@ -23,32 +23,49 @@ from bridge.ai_mapping import AiPoint
 from bridge.ai_store import DEFAULT_TIME_SAVED, TimeSaved, store_ai_points_in
 from bridge.command_stats import merge_command_stats, replace_day_stats_in
 from bridge.installs import InstallSighting, store_installs_in
+from bridge.keyed import KeyedStatement
 from bridge.schema import dump_json, install_days
 from bridge.snapshots import COMMAND_STATS, DayKey, FieldSnapshot, install_values, merge_day
-from bridge.upsert import upsert_days_in, utc_now
+from bridge.upsert import for_dialect, upsert_days_in, utc_now
 
 InstallDayKey = tuple[int, str, Any, str]  # connection, developer, date, install
 Fields = dict[str, list[Any]]  # "<field>@<source>" -> [observed_at, value]
 _KEY_COLUMNS = ("connection_id", "developer_id", "date", "install_id")
 
 
-def _upsert(dialect: str, *, touch: bool) -> Any:
+def _upserts(*, touch: bool) -> dict[str, Any]:
     """``touch``: create missing rows and lock existing ones, changing nothing."""
     table = install_days
-    if dialect == "mysql":
-        stmt = mysql.insert(table)
-        if touch:
-            return stmt.on_duplicate_key_update(connection_id=table.c.connection_id)
-        return stmt.on_duplicate_key_update(fields=stmt.inserted.fields, updated_at=stmt.inserted.updated_at)
-    if dialect == "sqlite":
-        stmt = sqlite.insert(table)
-        if touch:
-            return stmt.on_conflict_do_nothing(index_elements=list(_KEY_COLUMNS))
-        return stmt.on_conflict_do_update(
+    mine = mysql.insert(table)
+    lite = sqlite.insert(table)
+    if touch:
+        return {
+            "mysql": mine.on_duplicate_key_update(connection_id=table.c.connection_id),
+            "sqlite": lite.on_conflict_do_nothing(index_elements=list(_KEY_COLUMNS)),
+        }
+    return {
+        "mysql": mine.on_duplicate_key_update(
+            fields=mine.inserted.fields, updated_at=mine.inserted.updated_at
+        ),
+        "sqlite": lite.on_conflict_do_update(
             index_elements=list(_KEY_COLUMNS),
-            set_={"fields": stmt.excluded.fields, "updated_at": stmt.excluded.updated_at},
-        )
-    raise ValueError(f"no install-day upsert for the {dialect} dialect")
+            set_={"fields": lite.excluded.fields, "updated_at": lite.excluded.updated_at},
+        ),
+    }
+
+
+# Built once: a request only binds values. FOR UPDATE is dropped by SQLite, which locks the file.
+_TOUCH = _upserts(touch=True)
+_WRITE = _upserts(touch=False)
+_DAY_COLUMNS = (install_days.c.connection_id, install_days.c.developer_id, install_days.c.date)
+_READ_DAYS = KeyedStatement.build(
+    _DAY_COLUMNS,
+    lambda where: (
+        sa.select(*_DAY_COLUMNS, install_days.c.install_id, install_days.c.fields)
+        .where(where)
+        .with_for_update()
+    ),
+)
 
 
 def _key_row(key: InstallDayKey, fields: str, now: Any) -> dict[str, Any]:
@@ -57,13 +74,8 @@ def _key_row(key: InstallDayKey, fields: str, now: Any) -> dict[str, Any]:
 
 def _read_days(conn: Connection, days: list[DayKey]) -> dict[DayKey, dict[str, Fields]]:
     """day -> install -> its fields, for every install of the given days (locked on MySQL)."""
-    table = install_days
-    day = (table.c.connection_id, table.c.developer_id, table.c.date)
-    stmt = sa.select(*day, table.c.install_id, table.c.fields).where(sa.tuple_(*day).in_(days))
-    if conn.dialect.name == "mysql":
-        stmt = stmt.with_for_update()
     found: dict[DayKey, dict[str, Fields]] = defaultdict(dict)
-    for connection_id, developer_id, date, install_id, fields in conn.execute(stmt):
+    for connection_id, developer_id, date, install_id, fields in conn.execute(*_READ_DAYS.bind(days)):
         found[(connection_id, developer_id, date)][install_id] = json.loads(fields)
     return found
 
@@ -100,7 +112,8 @@ def store_snapshots_in(conn: Connection, snapshots: Sequence[FieldSnapshot]) -> 
         incoming[(*snap.day_key, snap.install_id)].append(snap)
     keys = sorted(incoming)
     now = utc_now()
-    conn.execute(_upsert(conn.dialect.name, touch=True), [_key_row(key, "{}", now) for key in keys])
+    touch = for_dialect(_TOUCH, conn.dialect.name, "install-day upsert")
+    conn.execute(touch, [_key_row(key, "{}", now) for key in keys])
     stored = _read_days(conn, sorted({key[:3] for key in keys}))
 
     changed_installs: list[InstallDayKey] = []
@@ -115,7 +128,7 @@ def store_snapshots_in(conn: Connection, snapshots: Sequence[FieldSnapshot]) -> 
     if not changed_installs:
         return 0
     conn.execute(
-        _upsert(conn.dialect.name, touch=False),
+        for_dialect(_WRITE, conn.dialect.name, "install-day upsert"),
         [_key_row(key, dump_json(stored[key[:3]][key[3]]), now) for key in changed_installs],  # type: ignore[index]
     )
     merged = {day: _as_snapshots(day, stored[day]) for day in sorted(changed_days)}

@@ -50,20 +50,30 @@ def _row(day: DeveloperDay, now: dt.datetime) -> dict[str, Any]:
     return row
 
 
-def _upsert_statement(dialect: str) -> Any:
+def _upsert_statements() -> dict[str, Any]:
     """Last write wins for every value column; created_at is kept, updated_at moves."""
     table = developer_metrics
     updated = (*VALUE_COLUMNS, "updated_at")
-    if dialect == "mysql":
-        stmt = mysql.insert(table)
-        return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in updated})
-    if dialect == "sqlite":
-        stmt = sqlite.insert(table)
-        return stmt.on_conflict_do_update(
+    mine = mysql.insert(table)
+    lite = sqlite.insert(table)
+    return {
+        "mysql": mine.on_duplicate_key_update({c: mine.inserted[c] for c in updated}),
+        "sqlite": lite.on_conflict_do_update(
             index_elements=[c.name for c in table.primary_key.columns],
-            set_={c: stmt.excluded[c] for c in updated},
-        )
-    raise ValueError(f"no upsert for the {dialect} dialect")
+            set_={c: lite.excluded[c] for c in updated},
+        ),
+    }
+
+
+_UPSERT = _upsert_statements()  # built once: the write path only binds values
+
+
+def for_dialect(statements: dict[str, T], dialect: str, what: str) -> T:
+    """The statement built for ``dialect``; a clear error for a database devtel does not support."""
+    try:
+        return statements[dialect]
+    except KeyError:
+        raise ValueError(f"no {what} for the {dialect} dialect") from None
 
 
 def last_write_per_key(days: Iterable[DeveloperDay]) -> list[DeveloperDay]:
@@ -80,7 +90,7 @@ def upsert_days_in(conn: Connection, days: Sequence[DeveloperDay]) -> int:
     if not unique:
         return 0
     now = utc_now()
-    conn.execute(_upsert_statement(conn.dialect.name), [_row(day, now) for day in unique])
+    conn.execute(for_dialect(_UPSERT, conn.dialect.name, "upsert"), [_row(day, now) for day in unique])
     return len(unique)
 
 

@@ -4,6 +4,12 @@ A request hands its items to ``submit`` and waits. A worker takes everything que
 ``max_batch`` items), writes it in one transaction in a worker thread, and then answers every
 request in that batch. Under load, batches grow and the cost of a commit is shared; with one
 client, a batch is one request and nothing waits for a timer.
+
+Without a wait, batches alternate under load: while a batch of 63 commits, one request
+arrives; it is written alone while the 63 just answered send again, and so on (63, 1, 63, 1),
+half the commits carrying one request. So a batch smaller than the previous one waits, at
+most ``gather_wait`` seconds, for as many requests as the previous batch answered: those
+clients coming back. One client never waits (its previous batch was its one request).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ class BatchWriter(Generic[T]):
         max_pending: int = 2000,
         retry_after: int = 5,
         on_batch: Callable[[int, int], None] | None = None,  # (requests in the batch, still queued)
+        gather_wait: float = 0.001,
     ) -> None:
         self._write_batch = write_batch
         self._max_batch = max_batch
@@ -46,6 +53,7 @@ class BatchWriter(Generic[T]):
         self._max_pending = max_pending
         self._retry_after = retry_after
         self._on_batch = on_batch
+        self._gather_wait = gather_wait
         self._queue: asyncio.Queue[_Pending[T]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -72,17 +80,36 @@ class BatchWriter(Generic[T]):
         await pending.done
 
     async def _run(self) -> None:
+        answered = 1  # requests in this worker's previous batch: the clients expected back
         while True:
             batch = [await self._queue.get()]
-            size = len(batch[0].items)
-            while size < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-                size += len(batch[-1].items)
             try:
+                await self._gather(batch, answered)
+                answered = len(batch)
                 await self._commit(batch)
             finally:
                 for _ in batch:
                     self._queue.task_done()
+
+    async def _gather(self, batch: list[_Pending[T]], expected: int) -> None:
+        """Add what is queued to ``batch``; while it holds fewer than ``expected`` requests, wait
+        up to ``gather_wait`` for more (bounded: the clients may have gone)."""
+        size = sum(len(pending.items) for pending in batch)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._gather_wait
+        while size < self._max_batch:
+            if self._queue.empty():
+                remaining = deadline - loop.time()
+                if len(batch) >= expected or remaining <= 0:
+                    return
+                try:
+                    async with asyncio.timeout(remaining):
+                        batch.append(await self._queue.get())
+                except TimeoutError:
+                    return
+            else:
+                batch.append(self._queue.get_nowait())
+            size += len(batch[-1].items)
 
     async def _commit(self, batch: list[_Pending[T]]) -> None:
         items = [item for pending in batch for item in pending.items]

@@ -179,6 +179,14 @@ class Target(NamedTuple):
         return create_connection(self.receiver.db_url, f"{name} {time.time_ns()}", self.source)
 
 
+def archive_revision(revision: str, into: Path) -> Path:
+    """The source tree of ``revision`` (``git archive``), to run an older receiver side by side."""
+    into.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
 @pytest.fixture(scope="module")
 def receivers(
     mysql_url: str, engine: Engine, tmp_path_factory: pytest.TempPathFactory
@@ -198,9 +206,7 @@ def receivers(
     before = os.environ.get(BEFORE_ENV)
     before_db = f"{engine.url.database}_before"
     if before:
-        tree = tmp_path_factory.mktemp("before")
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", before], capture_output=True, check=True)
-        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+        tree = archive_revision(before, tmp_path_factory.mktemp("before"))
         with engine.begin() as conn:
             conn.exec_driver_sql(f"CREATE DATABASE `{before_db}`")
         url = engine.url.set(database=before_db).render_as_string(hide_password=False)
@@ -278,6 +284,24 @@ def _raw_upsert_rate(mysql_url: str, rows: Sequence[tuple[Any, ...]]) -> float:
         conn.close()
 
 
+def raw_rows(connection_id: int, days: Sequence[FakeDay], now: dt.datetime) -> list[tuple[Any, ...]]:
+    """The days as the raw upsert's parameter rows (JSON columns serialized as the bridge does)."""
+    return [
+        (
+            connection_id,
+            d.row.developer_id,
+            d.row.date,
+            *(
+                dump_json(v) if isinstance(v, dict | list) else v
+                for v in (getattr(d.row, c) for c in VALUE_COLUMNS)
+            ),
+            now,
+            now,
+        )
+        for d in days
+    ]
+
+
 def _despite_restarts(measure: Callable[[], float]) -> float:
     """Measure again when the shared MariaDB went away mid-pass (other suites restart it on purpose)."""
     for _ in range(5):
@@ -295,20 +319,7 @@ def test_database_ceiling(mysql_url: str, engine: Engine, otlp_bodies: list[tupl
     big_team = list(generate_days(150, 8, connection_id=0, seed=11, end=END))
     raw_rates = []
     for attempt in range(REPEATS * 2):  # first pass inserts, later passes update
-        rows = [
-            (
-                900_000 + attempt % 2,
-                d.row.developer_id,
-                d.row.date,
-                *(
-                    dump_json(v) if isinstance(v, dict | list) else v
-                    for v in (getattr(d.row, c) for c in VALUE_COLUMNS)
-                ),
-                now,
-                now,
-            )
-            for d in big_team
-        ]
+        rows = raw_rows(900_000 + attempt % 2, big_team, now)
         raw_rates.append(_despite_restarts(lambda rows=rows: _raw_upsert_rate(mysql_url, rows)))
     CEILINGS["raw upsert"] = sorted(raw_rates)[len(raw_rates) // 2]
 
@@ -325,9 +336,7 @@ def test_database_ceiling(mysql_url: str, engine: Engine, otlp_bodies: list[tupl
             run_in_transaction(engine, lambda conn, items=items: store_otlp_in(conn, items))
         return len(mapped) / (time.perf_counter() - started)
 
-    bridge_rates = [
-        _despite_restarts(lambda n=n: bridge_pass(900_002 + n)) for n in range(REPEATS)
-    ]
+    bridge_rates = [_despite_restarts(lambda n=n: bridge_pass(900_002 + n)) for n in range(REPEATS)]
     CEILINGS["bridge OTLP write (no transport)"] = sorted(bridge_rates)[len(bridge_rates) // 2]
     print(f"\n[receiver] raw upsert rows/s {raw_rates}; bridge OTLP snapshots/s {bridge_rates}")
     assert len(_stored(engine, 900_002)) == len(otlp_bodies) // 2
