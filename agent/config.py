@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import math
 import re
 import tomllib
 import urllib.parse
@@ -72,6 +73,23 @@ _SINK_KEYS: dict[str, tuple[type | tuple[type, ...], tuple[str, ...] | None]] = 
     "certificate": (str, None),
     "insecure": (bool, None),
 }
+# Durations, sizes and counts where zero or less makes no sense: 0 s between rounds floods the
+# receiver, a 0 s timeout never sends. (Relay ports may be 0: that turns the relay port off;
+# the [collectors] counts are checked by agent/collectors/settings.py.)
+_POSITIVE = frozenset(
+    {
+        "interval_seconds",
+        "poll_seconds",
+        "max_bytes",
+        "backoff_base_seconds",
+        "backoff_max_seconds",
+        "timeout_seconds",
+    }
+)
+# RFC 9110 field-name: a token. Anything else (a space, a colon, a control character) would
+# split or corrupt the request.
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+HEADER_VALUE_BAD = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Only the organisation decides these; a user file that sets them is an error.
 _POLICY_ONLY = {("consent", "default"), ("consent", "max")}
 
@@ -186,10 +204,29 @@ def _check(
         raise source.error(table, key, "expected a table of strings")
     if choices is not None and value not in choices:
         raise source.error(table, key, f"{value!r} is not one of {', '.join(choices)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise source.error(table, key, f"must be a finite number, got {value!r}")
     if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
         raise source.error(table, key, f"must not be negative, got {value!r}")
+    if key in _POSITIVE and value <= 0:
+        raise source.error(table, key, f"must be greater than zero, got {value!r}")
     if key.endswith("_port") and value > 65535:
         raise source.error(table, key, f"must be a port from 0 to 65535, got {value!r}")
+    if key == "headers":
+        problem = header_problem(value)
+        if problem:
+            raise source.error(table, key, problem)
+
+
+def header_problem(headers: Mapping[str, str]) -> str | None:
+    """Why these headers cannot go on a request (a name that is not a token, a control
+    character in a value), or None."""
+    for name, value in headers.items():
+        if not HEADER_NAME.match(name):
+            return f"header name {name!r} is not a valid HTTP field name"
+        if HEADER_VALUE_BAD.search(value):
+            return f"header {name!r} has a control character in its value {value!r}"
+    return None
 
 
 def validate(source: _Source, *, is_policy: bool) -> None:

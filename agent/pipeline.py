@@ -11,12 +11,12 @@ from typing import Any
 
 import psutil
 
-from agent import emit
+from agent import emit, sent_log
 from agent.config import Settings, load_settings
 from agent.consent import DETAILED, OFF, Change, Consent, effective, set_level
 from agent.day import DayReport
 from agent.identity import Identity, resolve
-from agent.outbox import Item, Outbox
+from agent.outbox import REJECTED, UNREADABLE, Item, Outbox
 from agent.resource import base_fields, base_resource, detailed_resource
 from agent.sender import Backoff, PassResult, flush_sink
 from agent.sinks import Sink, build_sink
@@ -108,8 +108,14 @@ class Agent:
             self.state.update(first_seen_at=_now_iso())
         return stored
 
-    def on_ack(self, item: Item) -> None:
-        """first_seen counts as sent only once a sink answered 2xx, so a failed one is retried."""
+    def on_ack(self, item: Item, answer: str = "") -> None:
+        """Log what left (the sent log); first_seen counts as sent only once a sink answered 2xx."""
+        what, day = sent_log.describe(item.kind, item.signal, item.key)
+        summary = {"signal": item.signal, "bytes": len(item.body), "key": item.key, "level": item.level}
+        sent_log.record(
+            self.settings.home,
+            sent_log.SentEntry(dt.datetime.now(dt.UTC), item.sink, day, what, answer, summary),
+        )
         if item.kind == emit.KIND_FIRST_SEEN and not self.state.read().get("first_seen_sent_at"):
             self.state.update(first_seen_sent_at=_now_iso())
 
@@ -176,7 +182,16 @@ class Agent:
                     "oldest_pending_age_s": round(now - s.oldest_pending_at, 1)
                     if s.oldest_pending_at
                     else None,
-                    "rejected": [{"kind": k, "key": key, "reason": r} for k, key, r in s.rejected],
+                    "rejected": [
+                        {"kind": a.kind, "key": a.key, "reason": a.reason, "at": _iso(a.at)}
+                        for a in s.rejected
+                        if a.status == REJECTED
+                    ],
+                    "unreadable": [
+                        {"kind": a.kind, "key": a.key, "reason": a.reason, "at": _iso(a.at)}
+                        for a in s.rejected
+                        if a.status == UNREADABLE
+                    ],
                     "last_success_at": _iso(s.last_success_at),
                     "last_failure_at": _iso(s.last_failure_at),
                     "last_failure": s.last_failure,

@@ -60,23 +60,18 @@ def collect_round(agent: Agent, rounds: Rounds) -> None:
     rounds.last_date = today
 
 
-def _guarded_sender(agent: Agent, index: int, stop: threading.Event, wake: threading.Event) -> None:
-    sink = agent.sinks[index]
-    while not stop.is_set():
-        try:
-            run_sender(
-                sink,
-                agent.outbox,
-                agent.backoff,
-                may_send=agent.may_send,
-                on_ack=agent.on_ack,
-                stop=stop,
-                wake=wake,
-                poll=agent.settings.poll_seconds,
-            )
-        except AgentError as exc:
-            _log(f"sink {sink.config.name}: {exc}")
-            stop.wait(agent.settings.poll_seconds)
+def _sender(agent: Agent, index: int, stop: threading.Event, wake: threading.Event) -> None:
+    """One sink's sender thread (run_sender itself survives any failure of a pass)."""
+    run_sender(
+        agent.sinks[index],
+        agent.outbox,
+        agent.backoff,
+        may_send=agent.may_send,
+        on_ack=agent.on_ack,
+        stop=stop,
+        wake=wake,
+        poll=agent.settings.poll_seconds,
+    )
 
 
 def _start_relay(agent: Agent, wakes: list[threading.Event]) -> RelayServers | None:
@@ -106,7 +101,7 @@ def run(agent: Agent, stop: threading.Event) -> None:
     wakes = [threading.Event() for _ in agent.sinks]
     threads = [
         threading.Thread(
-            target=_guarded_sender,
+            target=_sender,
             args=(agent, i, stop, wakes[i]),
             name=f"sender-{s.config.name}",
             daemon=True,

@@ -84,9 +84,9 @@ class OtlpGrpcSink:
             code, delay = exc.code(), _retry_delay(exc)
             reason = f"gRPC {code.name}: {exc.details()}"[:200]
             if code in RETRYABLE_CODES or (code is grpc.StatusCode.RESOURCE_EXHAUSTED and delay is not None):
-                return SendResult(Outcome.RETRY, reason, delay)
-            return SendResult(Outcome.REJECT, reason)
-        return SendResult(Outcome.OK)
+                return SendResult(Outcome.RETRY, reason, delay, f"gRPC {code.name}")
+            return SendResult(Outcome.REJECT, reason, answer=f"gRPC {code.name}")
+        return SendResult(Outcome.OK, answer="gRPC OK")
 
     def close(self, timeout: float) -> None:
         if self._channel is not None:

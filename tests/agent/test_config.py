@@ -132,3 +132,59 @@ def test_missing_ca_bundle_names_file_line_and_key(env: dict[str, str]) -> None:
         ConfigError, match=r"agent.toml:4: key 'sinks.main.certificate': '/nonexistent/ca.pem'"
     ):
         load_settings(os.environ)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "shown"),
+    [
+        ("[agent]\ninterval_seconds = 0\n", "agent.interval_seconds", "0"),
+        ("[agent]\ninterval_seconds = nan\n", "agent.interval_seconds", "nan"),
+        ("[agent]\npoll_seconds = inf\n", "agent.poll_seconds", "inf"),
+        ("[agent]\npoll_seconds = -1.5\n", "agent.poll_seconds", "-1.5"),
+        ("[outbox]\nbackoff_max_seconds = -inf\n", "outbox.backoff_max_seconds", "-inf"),
+        ("[outbox]\nmax_bytes = 0\n", "outbox.max_bytes", "0"),
+        ("[relay]\nhttp_port = -1\n", "relay.http_port", "-1"),
+        ("[relay]\ngrpc_port = 70000\n", "relay.grpc_port", "70000"),
+        (
+            '[sinks.m]\ntype = "otlp"\nendpoint = "http://x"\ntimeout_seconds = 0\n',
+            "sinks.m.timeout_seconds",
+            "0",
+        ),
+        (
+            '[sinks.m]\ntype = "otlp"\nendpoint = "http://x"\ntimeout_seconds = nan\n',
+            "sinks.m.timeout_seconds",
+            "nan",
+        ),
+        (
+            '[sinks.m]\ntype = "otlp"\nendpoint = "http://x"\n[sinks.m.headers]\n"X-Key\\r\\nEvil" = "v"\n',
+            "sinks.m.headers",
+            "'X-Key\\r\\nEvil'",
+        ),
+        (
+            '[sinks.m]\ntype = "otlp"\nendpoint = "http://x"\n[sinks.m.headers]\n"X Key" = "v"\n',
+            "sinks.m.headers",
+            "'X Key'",
+        ),
+        (
+            '[sinks.m]\ntype = "otlp"\nendpoint = "http://x"\n[sinks.m.headers]\nX-Key = "a\\nb"\n',
+            "sinks.m.headers",
+            "'a\\nb'",
+        ),
+    ],
+)
+def test_nonsense_numbers_and_headers_are_one_line_naming_file_key_and_value(
+    env: dict[str, str], capsys, text: str, key: str, shown: str
+) -> None:
+    """Each bad value is refused by every command with one line: file, key, value; nothing runs."""
+    Path(env["DEVTEL_CONFIG"]).write_text(text)
+    assert main(["collect"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"devtel-agent: error: {env['DEVTEL_CONFIG']}:")
+    assert f"key '{key}'" in err and shown in err
+    assert not (Path(env["DEVTEL_HOME"]) / "outbox.db").exists()
+
+
+def test_relay_port_zero_still_turns_that_port_off(env: dict[str, str]) -> None:
+    Path(env["DEVTEL_CONFIG"]).write_text("[relay]\nhttp_port = 0\n")
+    assert load_settings(os.environ).relay_http_port == 0
