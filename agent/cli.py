@@ -106,6 +106,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         _print_json(status)
         return 0
     print(f"consent: {status['consent']['level']} (from {status['consent']['source']})")
+    service = status["service_consent"]
+    if service is None:
+        print("service: not installed (`devtel-agent install`)")
+    else:
+        differs = service != status["consent"]
+        print(
+            f"service: consent {service['level']} (from {service['source']})"
+            + (" -- not this shell's: reinstall to carry this shell's settings over" if differs else "")
+        )
     print(f"identity: {status['identity']['mode']}   install id: {status['install_id']}")
     print(
         f"today: {status['today']['active_hours']} active hour(s), "
@@ -192,9 +201,20 @@ def cmd_sent(args: argparse.Namespace) -> int:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
+    agent = Agent(os.environ)  # a config the service could not start with fails here, not in a restart loop
+    if args.dry_run:
+        plan = service.plan_install(os.environ)
+        print(f"# would write {plan.path}:")
+        print(plan.content.decode(), end="" if plan.content.endswith(b"\n") else "\n")
+        print("# would run:" if plan.commands else "# would run nothing (no usable service manager here)")
+        for command in plan.commands:
+            print(" ".join(command))
+        return 0
     path, loaded = service.install(os.environ)
+    consent = agent.service_consent()
     print(
         f"wrote {path}; {'loaded and started' if loaded else 'not loaded (no usable service manager here)'}"
+        + (f"; the service applies consent {consent.level} (from {consent.source})" if consent else "")
     )
     return 0
 
@@ -287,7 +307,14 @@ COMMANDS: list[
         _sent_args,
         cmd_sent,
     ),
-    ("install", "install and start the user service (systemd or launchd)", _no_args, cmd_install),
+    (
+        "install",
+        "install and start the user service (systemd or launchd)",
+        lambda p: p.add_argument(
+            "--dry-run", action="store_true", help="print the unit or plist and the commands; change nothing"
+        ),
+        cmd_install,
+    ),
     ("uninstall", "stop and remove the user service", _no_args, cmd_uninstall),
 ]
 

@@ -33,6 +33,7 @@ class Agent:
     """One install's agent. Construction validates config and opens state; nothing is sent."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
         self.settings: Settings = load_settings(env)
         self.state = State(self.settings.home)
         self.outbox = Outbox(self.settings.home, self.settings.outbox_max_bytes)
@@ -49,6 +50,18 @@ class Agent:
         if self._identity is None:
             self._identity = resolve(self.settings)
         return self._identity
+
+    def service_consent(self) -> Consent | None:
+        """The consent the installed service will apply: its own environment (read back from the
+        unit or plist) decides the opt-out switches and paths, not this shell's. None when no
+        service is installed."""
+        from agent.service import installed_environment
+
+        service_env = installed_environment(self.env)
+        if service_env is None:
+            return None
+        settings = load_settings({"HOME": self.env.get("HOME", ""), **service_env})
+        return effective(settings, State(settings.home).read())
 
     def may_send(self, level: str) -> bool:
         return self.consent().allows(level)
@@ -201,8 +214,10 @@ class Agent:
                     "dropped": s.dropped,
                 }
             )
+        service = self.service_consent()
         return {
             "consent": {"level": consent.level, "source": consent.source},
+            "service_consent": {"level": service.level, "source": service.source} if service else None,
             "identity": {"mode": self.settings.identity_mode},
             "install_id": data.get("install_id"),
             "managed_policy": str(self.settings.policy_path) if self.settings.managed else None,
