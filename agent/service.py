@@ -159,13 +159,14 @@ def _manager(system: str, env: Mapping[str, str]) -> list[str] | None:
     return None
 
 
-def _load_steps(system: str, path: Path, changed: bool) -> list[list[str]]:
+def _load_steps(system: str, path: Path) -> list[list[str]]:
     """launchd: boot any old agent out first (a second bootstrap of a loaded label fails), then
-    bootstrap. systemd: reload, enable, and restart when the unit changed so the new one runs."""
+    bootstrap. systemd: reload, enable, restart. Always a restart: a changed unit must take
+    effect, and after an upgrade the unit is the same but the code under it is not."""
     if system == "darwin":
         domain = f"gui/{os.getuid()}"
         return [["bootout", f"{domain}/{LAUNCHD_LABEL}"], ["bootstrap", domain, str(path)]]
-    return [["daemon-reload"], ["enable", UNIT_NAME], ["restart" if changed else "start", UNIT_NAME]]
+    return [["daemon-reload"], ["enable", UNIT_NAME], ["restart", UNIT_NAME]]
 
 
 def plan_install(env: Mapping[str, str], system: str = sys.platform) -> Plan:
@@ -177,12 +178,8 @@ def plan_install(env: Mapping[str, str], system: str = sys.platform) -> Plan:
         if system == "darwin"
         else systemd_unit(command, environment).encode()
     )
-    try:
-        changed = path.read_bytes() != content
-    except OSError:
-        changed = True
     manager = _manager(system, env)
-    commands = [manager + step for step in _load_steps(system, path, changed)] if manager else []
+    commands = [manager + step for step in _load_steps(system, path)] if manager else []
     return Plan(path, content, environment, commands)
 
 

@@ -113,26 +113,19 @@ def _recording_manager(tmp_path: Path, name: str) -> Path:
     return log
 
 
-def test_systemd_steps_restart_only_a_changed_unit(env, tmp_path, monkeypatch) -> None:
+def test_systemd_steps_restart_the_agent_on_every_install(env, tmp_path, monkeypatch) -> None:
+    """A changed unit must take effect; after an upgrade the unit is unchanged but the code is not."""
     log = _recording_manager(tmp_path, "systemctl")
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("DEVTEL_SERVICE_DIR")
-    for _ in range(2):
-        assert service.install(os.environ, system="linux")[1]
+    assert service.install(os.environ, system="linux")[1]
     monkeypatch.setenv("DO_NOT_TRACK", "1")  # the unit changes
-    service.install(os.environ, system="linux")
+    path, _ = service.install(os.environ, system="linux")
+    assert 'Environment="DO_NOT_TRACK=1"' in path.read_text()
     steps = [line for line in log.read_text().splitlines() if "is-system-running" not in line]
     unit = service.UNIT_NAME
-    once = ["--user daemon-reload", f"--user enable {unit}"]
-    assert steps == [
-        *once,
-        f"--user restart {unit}",
-        *once,
-        f"--user start {unit}",
-        *once,
-        f"--user restart {unit}",
-    ]
+    assert steps == ["--user daemon-reload", f"--user enable {unit}", f"--user restart {unit}"] * 2
 
 
 def test_launchd_reinstall_boots_the_old_agent_out_first(env, tmp_path, monkeypatch) -> None:
