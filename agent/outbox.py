@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.errors import StateError
-from agent.files import check_sqlite, open_sqlite
+from agent.files import check_sqlite, is_corrupt, move_aside, open_sqlite
 
 DB_FILE = "outbox.db"
 FORMAT_VERSION = 2  # 2: items.rejected_at
@@ -92,6 +93,8 @@ class Outbox:
     def __init__(self, home: Path, max_bytes: int) -> None:
         self.path = home / DB_FILE
         self.max_bytes = max_bytes
+        self.generation = 0  # bumped when a file damaged mid-run is replaced: queued work is gone
+        self._recovering = threading.Lock()
         try:
             open_sqlite(self.path, self._setup)
         except sqlite3.Error as exc:
@@ -122,6 +125,7 @@ class Outbox:
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         """One committed transaction; synchronous=FULL so a kill -9 or power cut loses nothing committed."""
+        inode = _inode(self.path)
         try:
             db = self._connect()
             try:
@@ -136,9 +140,25 @@ class Outbox:
                 db.close()
         except sqlite3.Error as exc:
             reason = str(exc)
-            if "full" in reason or "I/O" in reason:
+            if is_corrupt(exc):
+                self._replace_damaged(inode, reason)
+                reason += "; moved aside and started afresh"
+            elif "full" in reason or "I/O" in reason:
                 reason += " (is the disk full, or a file-size limit reached?)"
             raise StateError(f"cannot write the outbox {self.path}: {reason}") from exc
+
+    def _replace_damaged(self, inode: int | None, reason: str) -> None:
+        """Damaged while running (found at start, open_sqlite handles it): move it aside once,
+        however many threads meet it, and start a fresh file."""
+        with self._recovering:
+            try:
+                if self.path.stat().st_ino != inode:  # another thread replaced it already
+                    return
+            except FileNotFoundError:
+                return
+            move_aside(self.path, reason)
+            open_sqlite(self.path, self._setup)
+            self.generation += 1
 
     def put(self, sink: str, signal: str, kind: str, key: str, level: str, body: bytes) -> None:
         """Store one payload durably, replacing an unsent one with the same key; enforce the bound."""
@@ -321,3 +341,10 @@ def _unreadable(row: tuple[object, ...]) -> str | None:
     if not isinstance(created_at, int | float) or not isinstance(attempts, int):
         return "unreadable row: created_at or attempts is not a number"
     return None
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except FileNotFoundError:
+        return None

@@ -36,18 +36,21 @@ class Rounds:
     last_date: dt.date | None = None
     queued: dict[dt.date, str] = field(default_factory=dict)  # date -> digest of the queued snapshot
     consent: Any = None  # the consent record the digests were made under
+    outbox_generation: int = 0  # a damaged outbox replaced mid-run lost what was queued
 
 
 def collect_round(agent: Agent, rounds: Rounds) -> None:
     """Queue today (and yesterday's final totals once the date has changed) if it changed.
 
-    A consent change (which may have purged queued days) forgets what was queued; digests are
+    A consent change (which may have purged queued days) or an outbox replaced because it was
+    damaged forgets what was queued; digests are
     recorded only for days actually queued, and only once the outbox holds them.
     """
     consent = agent.state.read().get("consent")
-    if consent != rounds.consent:
+    if consent != rounds.consent or agent.outbox.generation != rounds.outbox_generation:
         rounds.queued.clear()
         rounds.consent = consent
+        rounds.outbox_generation = agent.outbox.generation
     today = dt.date.today()
     dates = [today] if rounds.last_date in (None, today) else [rounds.last_date, today]
     days = [agent.day(d) for d in dates]

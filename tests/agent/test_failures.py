@@ -149,6 +149,33 @@ def test_damaged_stores_are_moved_aside_once_and_the_agent_starts_clean(
         assert len(list(home.glob(f"{name}.corrupt-*Z"))) == 1, name
 
 
+def test_an_outbox_damaged_under_run_is_replaced_once_and_the_day_sent_again(
+    env, receiver, write_config
+) -> None:
+    fast = "[agent]\ninterval_seconds = 0.2\npoll_seconds = 0.1\n"
+    write_config(otlp_sink(receiver.url) + QUIET + fast)
+    home = Path(env["DEVTEL_HOME"])
+    DayStore(home).save(sample_day(TODAY, commits=4))
+    main(["consent", "detailed"])
+
+    def commits() -> list[float]:
+        return [p for p, _ in gauge_points(receiver.ok(), "devtel.git.commits")]
+
+    def wait_for(check) -> None:
+        deadline = time.monotonic() + 60
+        while not check() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    with _running() as process:
+        wait_for(lambda: commits() == [4])
+        _truncate(home / "outbox.db", 50)
+        wait_for(lambda: len(commits()) == 2)
+        assert process.poll() is None
+    assert commits() == [4, 4]  # the day, sent again as the same full snapshot
+    assert len(list(home.glob("outbox.db.corrupt-*Z"))) == 1
+    assert process.stderr is not None and process.stderr.read().count("was damaged") == 1
+
+
 def _modes(root: Path) -> dict[str, int]:
     return {str(p.relative_to(root)): stat.S_IMODE(p.stat().st_mode) for p in root.rglob("*")}
 
