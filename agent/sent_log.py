@@ -46,13 +46,20 @@ class SentEntry:
         }
 
 
+# Exports that describe one local date, keyed "<kind>:<date>" (a day's totals, its AI use).
+# A heartbeat's key carries a UTC date too, but base events describe the install, not a day.
+_DAY_KINDS = frozenset({"day", "ai"})
+
+
 def describe(kind: str, signal: str, key: str) -> tuple[str, dt.date | None]:
-    """(what, day) for an outbox item: a day's export names its signal; keys ending in a date give the day."""
+    """(what, day) for an outbox item: a day's export names its signal, and the day it describes."""
     what = f"{kind}-{signal}" if kind == "day" else kind
-    try:
-        day = dt.date.fromisoformat(key.rsplit(":", 1)[-1])
-    except ValueError:
-        day = None
+    day = None
+    if kind in _DAY_KINDS:
+        try:
+            day = dt.date.fromisoformat(key.rsplit(":", 1)[-1])
+        except ValueError:
+            day = None
     return what, day
 
 

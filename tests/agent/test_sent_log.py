@@ -11,7 +11,8 @@ from pathlib import Path
 from agent.cli import main
 from agent.pipeline import Agent
 from agent.sent_log import RETENTION_DAYS, SENT_DIR, SentEntry, read_sent, record
-from tests.agent.conftest import otlp_sink
+from agent.store import DayStore
+from tests.agent.conftest import otlp_sink, sample_day
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -58,3 +59,15 @@ def test_a_stored_body_a_grpc_sink_cannot_decode_is_moved_aside(env, write_confi
     assert agent.flush(timeout=5)["g"].unreadable == 1
     (aside,) = [a for a in agent.outbox.status("g").rejected if a.key == "day:2020-01-01"]
     assert aside.status == "unreadable" and "DecodeError" in aside.reason
+
+
+def test_days_are_named_for_day_data_only(env, receiver, write_config, capsys) -> None:
+    """The day a payload describes: the day's totals have one, base events (the heartbeat) none."""
+    write_config(otlp_sink(receiver.url))
+    DayStore(Path(env["DEVTEL_HOME"])).save(sample_day(dt.date(2026, 3, 9)))
+    main(["consent", "detailed"])
+    main(["collect", "--date", "2026-03-09"])
+    capsys.readouterr()
+    main(["sent", "--json"])
+    days = {(e["what"], e["day"]) for e in json.loads(capsys.readouterr().out)}
+    assert {("day-metrics", "2026-03-09"), ("day-logs", "2026-03-09"), ("heartbeat", None)} <= days
