@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from agent import ai_cli, service
-from agent.config import LEVELS
+from agent.config import LEVELS, load_settings
 from agent.errors import AgentError, SendError
 from agent.pipeline import Agent
 from agent.sender import PassResult
@@ -201,7 +201,7 @@ def cmd_sent(args: argparse.Namespace) -> int:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
-    agent = Agent(os.environ)  # a config the service could not start with fails here, not in a restart loop
+    load_settings(os.environ)  # a config the service could not start with fails here, not in a restart loop
     if args.dry_run:
         plan = service.plan_install(os.environ)
         print(f"# would write {plan.path}:")
@@ -211,7 +211,7 @@ def cmd_install(args: argparse.Namespace) -> int:
             print(" ".join(command))
         return 0
     path, loaded = service.install(os.environ)
-    consent = agent.service_consent()
+    consent = Agent(os.environ).service_consent()
     print(
         f"wrote {path}; {'loaded and started' if loaded else 'not loaded (no usable service manager here)'}"
         + (f"; the service applies consent {consent.level} (from {consent.source})" if consent else "")

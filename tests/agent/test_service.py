@@ -90,7 +90,7 @@ def test_dry_run_prints_the_unit_and_commands_and_writes_nothing(env) -> None:
     assert f"# would write {Path(env['DEVTEL_SERVICE_DIR']) / service.UNIT_NAME}:" in done.stdout
     assert 'Environment="DO_NOT_TRACK=1"' in done.stdout and "ExecStart=" in done.stdout
     assert "# would run nothing" in done.stdout  # DEVTEL_SERVICE_DIR: never loaded
-    assert not Path(env["DEVTEL_SERVICE_DIR"]).exists()
+    assert not Path(env["DEVTEL_SERVICE_DIR"]).exists() and not Path(env["DEVTEL_HOME"]).exists()
 
 
 def test_a_value_a_unit_cannot_hold_is_refused_with_the_way_to_agent_toml(env) -> None:
@@ -140,3 +140,10 @@ def test_launchd_reinstall_boots_the_old_agent_out_first(env, tmp_path, monkeypa
         f"bootstrap {domain} {path}",
     ]
     assert (tmp_path / "home" / "Library" / "Logs").is_dir()
+
+
+def test_a_config_the_service_could_not_start_with_stops_install(env, capsys) -> None:
+    Path(env["DEVTEL_CONFIG"]).write_text("[agent]\ninterval_seconds = 0\n")
+    assert main(["install"]) == 2
+    assert "agent.interval_seconds" in capsys.readouterr().err
+    assert not Path(env["DEVTEL_SERVICE_DIR"]).exists()
