@@ -43,8 +43,9 @@ class PassResult:
 
     @property
     def all_rejected(self) -> bool:
-        """Everything this pass tried was refused for good: the loud failure of collect/flush."""
-        return self.rejected > 0 and self.sent == 0
+        """Everything this pass tried was refused for good (nothing sent, nothing left to retry):
+        the loud failure of collect/flush."""
+        return self.rejected > 0 and self.sent == 0 and not self.deferred
 
 
 def flush_sink(

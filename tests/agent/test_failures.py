@@ -206,3 +206,11 @@ def test_every_file_is_private_even_in_a_shared_directory(env, receiver, write_c
     }
     assert wrong == {}
     assert stat.S_IMODE(shared.stat().st_mode) == 0o777  # the user's shared directory is left alone
+
+
+def test_a_rejection_followed_by_a_retry_is_not_everything_rejected(env, receiver, write_config) -> None:
+    write_config(otlp_sink(receiver.url))
+    receiver.answers.extend([(400, {}), (503, {})])  # one refused, the next to be retried
+    assert main(["collect"]) == 0
+    receiver.answers.extend([(401, {})] * 10)
+    assert main(["requeue"]) == 0 and main(["flush"]) == 6  # now every item is refused
