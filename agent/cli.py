@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from agent import ai_cli, service
-from agent.config import LEVELS
-from agent.errors import AgentError
+from agent.config import LEVELS, load_settings
+from agent.errors import AgentError, SendError
 from agent.pipeline import Agent
 from agent.report import cli as report_cli
 from agent.sender import PassResult
@@ -56,6 +56,30 @@ def _flush_summary(results: dict[str, PassResult]) -> str:
     return ", ".join(one(name, r) for name, r in results.items()) or "no sinks configured"
 
 
+def _refused(results: dict[str, PassResult]) -> SendError | None:
+    """One line for the first sink that refused everything it was sent this pass, if any."""
+    for name, r in results.items():
+        if r.all_rejected:
+            auth = r.last_rejection.startswith(
+                ("HTTP 401", "HTTP 403", "gRPC UNAUTHENTICATED", "gRPC PERMISSION")
+            )
+            hint = "check the API key" if auth else "see `devtel-agent status`"
+            return SendError(
+                f"sink {name} rejected all {r.rejected} item(s) ({r.last_rejection}): {hint}, "
+                f"then `devtel-agent requeue --sink {name}`"
+            )
+    return None
+
+
+def _report_flush(prefix: str, results: dict[str, PassResult]) -> int:
+    """Print the summary; a sink that refused everything is an error (exit 6), not a quiet 0."""
+    print(prefix + _flush_summary(results))
+    refused = _refused(results)
+    if refused is not None:
+        raise refused
+    return 0
+
+
 # --- handlers ---------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.runner import run
@@ -71,8 +95,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     stored = agent.enqueue(agent.planned(days))
     results = agent.flush(timeout=FLUSH_TIMEOUT)
     agent.close()
-    print(f"queued {stored} payload(s); {_flush_summary(results)}")
-    return 0
+    return _report_flush(f"queued {stored} payload(s); ", results)
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
@@ -86,6 +109,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         _print_json(status)
         return 0
     print(f"consent: {status['consent']['level']} (from {status['consent']['source']})")
+    service = status["service_consent"]
+    if service is None:
+        print("service: not installed (`devtel-agent install`)")
+    else:
+        differs = service != status["consent"]
+        print(
+            f"service: consent {service['level']} (from {service['source']})"
+            + (" -- not this shell's: reinstall to carry this shell's settings over" if differs else "")
+        )
     print(f"identity: {status['identity']['mode']}   install id: {status['install_id']}")
     print(
         f"today: {status['today']['active_hours']} active hour(s), "
@@ -94,14 +126,28 @@ def cmd_status(args: argparse.Namespace) -> int:
     for warning in status["warnings"]:  # local only: never sent
         print(f"warning: {warning}")
     for sink in status["sinks"]:
+        print(f"sink {sink['name']} ({sink['type']}, {sink['protocol']}):")
         print(
-            f"sink {sink['name']} ({sink['type']}, {sink['protocol']}): {sink['pending']} pending, "
-            f"{len(sink['rejected'])} rejected, {sink['dropped']} dropped; last success "
-            f"{sink['last_success_at'] or 'never'}; last failure {sink['last_failure_at'] or 'never'}"
-            + (f" ({sink['last_failure']})" if sink["last_failure"] else "")
+            f"  pending:  {sink['pending']}"
+            + (f", next try {sink['next_attempt_at']}" if sink["pending"] and sink["next_attempt_at"] else "")
+            + (
+                f" (last failure {sink['last_failure_at']}: {sink['last_failure']})"
+                if sink["pending"] and sink["last_failure"]
+                else ""
+            )
         )
-        for rejected in sink["rejected"]:
-            print(f"  rejected {rejected['key']}: {rejected['reason']}")
+        print(
+            f"  rejected: {len(sink['rejected'])}"
+            + (" (fix, then `devtel-agent requeue`)" if sink["rejected"] else "")
+        )
+        for aside in sink["rejected"]:
+            print(f"    {aside['key']} at {aside['at']}: {aside['reason']}")
+        for aside in sink["unreadable"]:
+            print(f"    unreadable {aside['key']} at {aside['at']}: {aside['reason']}")
+        print(
+            f"  sent:     {sink['sent']}, last success {sink['last_success_at'] or 'never'}"
+            + (f"; {sink['dropped']} dropped (outbox full)" if sink["dropped"] else "")
+        )
     if not status["sinks"]:
         print("no sinks configured")
     return 0
@@ -128,14 +174,52 @@ def cmd_flush(args: argparse.Namespace) -> int:
     agent = Agent(os.environ)
     results = agent.flush(timeout=args.timeout)
     agent.close()
-    print(_flush_summary(results))
+    return _report_flush("", results)
+
+
+def cmd_requeue(args: argparse.Namespace) -> int:
+    agent = Agent(os.environ)
+    names = [s.config.name for s in agent.sinks]
+    if args.sink is not None and args.sink not in names:
+        raise AgentError(f"no sink named {args.sink!r}; configured: {', '.join(names) or 'none'}")
+    moved = agent.outbox.requeue(args.sink)
+    print(f"requeued {moved} rejected item(s); they are sent on the next flush or `run` pass")
+    return 0
+
+
+def cmd_sent(args: argparse.Namespace) -> int:
+    from agent.sent_log import RETENTION_DAYS, read_sent
+
+    date = args.date or dt.date.today()
+    entries = read_sent(Agent(os.environ).settings.home, date, date)
+    if args.json:
+        _print_json([e.to_json() for e in entries])
+        return 0
+    for e in entries:
+        print(
+            f"{e.sent_at.astimezone().isoformat(timespec='seconds')}  {e.sink}  {e.what}"
+            f"{' ' + e.day.isoformat() if e.day else ''}  {e.answer}  {e.summary.get('bytes', '?')} bytes"
+        )
+    if not entries:
+        print(f"nothing was sent on {date} (the sent log keeps {RETENTION_DAYS} days)")
     return 0
 
 
 def cmd_install(args: argparse.Namespace) -> int:
+    load_settings(os.environ)  # a config the service could not start with fails here, not in a restart loop
+    if args.dry_run:
+        plan = service.plan_install(os.environ)
+        print(f"# would write {plan.path}:")
+        print(plan.content.decode(), end="" if plan.content.endswith(b"\n") else "\n")
+        print("# would run:" if plan.commands else "# would run nothing (no usable service manager here)")
+        for command in plan.commands:
+            print(" ".join(command))
+        return 0
     path, loaded = service.install(os.environ)
+    consent = Agent(os.environ).service_consent()
     print(
         f"wrote {path}; {'loaded and started' if loaded else 'not loaded (no usable service manager here)'}"
+        + (f"; the service applies consent {consent.level} (from {consent.source})" if consent else "")
     )
     return 0
 
@@ -161,6 +245,11 @@ def cmd_hook(args: argparse.Namespace) -> int:
 
 def _no_args(parser: argparse.ArgumentParser) -> None:
     """This subcommand takes no options."""
+
+
+def _sent_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--date", type=_date, help="the local date, YYYY-MM-DD (default: today)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _date_args(parser: argparse.ArgumentParser, *, days: bool) -> None:
@@ -217,7 +306,26 @@ COMMANDS: list[
         ai_cli.configure,
         ai_cli.cmd_ai,
     ),
-    ("install", "install and start the user service (systemd or launchd)", _no_args, cmd_install),
+    (
+        "requeue",
+        "put rejected items back in the queue (after fixing the key)",
+        lambda p: p.add_argument("--sink", help="only this sink (default: every sink)"),
+        cmd_requeue,
+    ),
+    (
+        "sent",
+        "what left the machine on a date: when, to which sink, with which answer",
+        _sent_args,
+        cmd_sent,
+    ),
+    (
+        "install",
+        "install and start the user service (systemd or launchd)",
+        lambda p: p.add_argument(
+            "--dry-run", action="store_true", help="print the unit or plist and the commands; change nothing"
+        ),
+        cmd_install,
+    ),
     ("uninstall", "stop and remove the user service", _no_args, cmd_uninstall),
 ]
 
@@ -236,6 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A full disk under a file-size limit must be an error we report, not a SIGXFSZ kill.
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    os.umask(0o077)  # every file and directory the agent (or a library it uses) creates is the user's alone
     args = parser().parse_args(argv)
     try:
         return args.handler(args)

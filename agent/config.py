@@ -10,10 +10,12 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import math
 import re
+import sys
 import tomllib
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ OTLP_PROTOCOLS = ("http/protobuf", "http/json", "grpc")
 COMPRESSIONS = ("gzip", "none")
 SINK_TYPES = ("otlp", "grafana_cloud", "devlake")
 GRAFANA_ENDPOINT = "https://otlp-gateway-{zone}.grafana.net/otlp"
+# The zone as the gateway's host name carries it: prod-<region>-<area>-<n>, e.g. prod-eu-west-2.
+GRAFANA_ZONE = re.compile(r"^prod-[a-z]{2,}-[a-z]+-[0-9]+$")
 
 # (section, key) -> (type, allowed values or None). Sinks are checked by _SINK_KEYS.
 _SCHEMA: dict[tuple[str, str], tuple[type | tuple[type, ...], tuple[str, ...] | None]] = {
@@ -75,8 +79,34 @@ _SINK_KEYS: dict[str, tuple[type | tuple[type, ...], tuple[str, ...] | None]] = 
     "certificate": (str, None),
     "insecure": (bool, None),
 }
+# Durations, sizes and counts where zero or less makes no sense: 0 s between rounds floods the
+# receiver, a 0 s timeout never sends. (Relay ports may be 0: that turns the relay port off;
+# the [collectors] counts are checked by agent/collectors/settings.py.)
+_POSITIVE = frozenset(
+    {
+        "interval_seconds",
+        "poll_seconds",
+        "max_bytes",
+        "backoff_base_seconds",
+        "backoff_max_seconds",
+        "timeout_seconds",
+    }
+)
+# RFC 9110 field-name: a token. Anything else (a space, a colon, a control character) would
+# split or corrupt the request.
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+HEADER_VALUE_BAD = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Only the organisation decides these; a user file that sets them is an error.
 _POLICY_ONLY = {("consent", "default"), ("consent", "max")}
+
+
+@dataclass(frozen=True)
+class SignalSettings:
+    """What may differ per signal (the OTEL_EXPORTER_OTLP_LOGS_* / _METRICS_* variables)."""
+
+    headers: Mapping[str, str]
+    compression: str
+    timeout: float
 
 
 @dataclass(frozen=True)
@@ -93,6 +123,11 @@ class SinkConfig:
     secondary_url: str | None = None
     certificate: str | None = None  # a CA bundle to trust for https / gRPC over TLS
     insecure: bool = False  # gRPC without a scheme: plaintext instead of TLS
+    signals: Mapping[str, SignalSettings] = field(default_factory=dict)  # per-signal overrides
+
+    def for_signal(self, signal: str) -> SignalSettings:
+        """The headers, compression and timeout that apply to ``signal``'s requests."""
+        return self.signals.get(signal) or SignalSettings(self.headers, self.compression, self.timeout)
 
 
 @dataclass(frozen=True)
@@ -194,10 +229,29 @@ def _check(
         raise source.error(table, key, "expected a table of strings")
     if choices is not None and value not in choices:
         raise source.error(table, key, f"{value!r} is not one of {', '.join(choices)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise source.error(table, key, f"must be a finite number, got {value!r}")
     if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
         raise source.error(table, key, f"must not be negative, got {value!r}")
+    if key in _POSITIVE and value <= 0:
+        raise source.error(table, key, f"must be greater than zero, got {value!r}")
     if key.endswith("_port") and value > 65535:
         raise source.error(table, key, f"must be a port from 0 to 65535, got {value!r}")
+    if key == "headers":
+        problem = header_problem(value)
+        if problem:
+            raise source.error(table, key, problem)
+
+
+def header_problem(headers: Mapping[str, str]) -> str | None:
+    """Why these headers cannot go on a request (a name that is not a token, a control
+    character in a value), or None."""
+    for name, value in headers.items():
+        if not HEADER_NAME.match(name):
+            return f"header name {name!r} is not a valid HTTP field name"
+        if HEADER_VALUE_BAD.search(value):
+            return f"header {name!r} has a control character in its value {value!r}"
+    return None
 
 
 def validate(source: _Source, *, is_policy: bool) -> None:
@@ -240,6 +294,8 @@ def _validate_sinks(source: _Source, sinks: Any) -> None:
         for key in required[kind]:
             if key not in body and not (kind == "grafana_cloud" and key == "zone" and "endpoint" in body):
                 raise source.error(table, key, f"required for a {kind} sink")
+        if kind == "grafana_cloud":
+            _validate_grafana(source, table, body)
         if "certificate" in body and not Path(body["certificate"]).expanduser().is_file():
             raise source.error(table, "certificate", f"{body['certificate']!r} is not a readable file")
         for key in ("endpoint", "url", "secondary_url"):
@@ -250,6 +306,20 @@ def _validate_sinks(source: _Source, sinks: Any) -> None:
                 and urllib.parse.urlsplit(body[key]).scheme not in ("http", "https")
             ):
                 raise source.error(table, key, f"{body[key]!r} is not an http(s) URL")
+
+
+def _validate_grafana(source: _Source, table: str, body: dict[str, Any]) -> None:
+    """A zone or instance id the gateway cannot have fails here, not as a DNS error at every send."""
+    zone = body.get("zone")
+    if zone is not None and not GRAFANA_ZONE.match(zone):
+        raise source.error(
+            table, "zone", f"{zone!r} is not a Grafana Cloud zone, which looks like 'prod-eu-west-2'"
+        )
+    instance = str(body.get("instance_id", ""))
+    if not instance.isdigit():
+        raise source.error(table, "instance_id", f"{instance!r} is not a Grafana Cloud instance id (digits)")
+    if not body.get("token", "").strip():
+        raise source.error(table, "token", "empty; a Grafana Cloud access policy token")
 
 
 def _signal_urls(base: str, protocol: str) -> dict[str, str]:
@@ -305,25 +375,94 @@ def _parse_pairs(raw: str, origin: str) -> dict[str, str]:
     return pairs
 
 
+_WARNED: set[str] = set()
+
+
+def _warn(message: str) -> None:
+    """Once per load_settings: the same bad general variable is read for each signal."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        print(f"devtel-agent: warning: {message}", file=sys.stderr, flush=True)
+
+
+def _env_setting(env: Mapping[str, str], setting: str, signal: str, parse: Callable[[str], Any]) -> Any:
+    """The per-signal variable, else the general one, parsed; an invalid value is warned about and
+    treated as not set, as the specification asks (SDK environment variables: "SHOULD generate
+    a warning and gracefully ignore the setting"). None when neither gives a valid value."""
+    for name in (f"{E.OTLP_PREFIX}{signal}_{setting}", f"{E.OTLP_PREFIX}{setting}"):
+        raw = env.get(name)
+        if not raw:
+            continue
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            _warn(f"{name}={raw!r}: {exc}; ignored")
+    return None
+
+
+def _protocol(raw: str) -> str:
+    if raw.strip() not in OTLP_PROTOCOLS:
+        raise ValueError(f"not one of {', '.join(OTLP_PROTOCOLS)}")
+    return raw.strip()
+
+
+def _compression(raw: str) -> str:
+    if raw.strip().lower() not in COMPRESSIONS:
+        raise ValueError("not gzip or none")
+    return raw.strip().lower()
+
+
+def _timeout_ms(raw: str) -> float:
+    value = float(raw)  # ValueError: not a number
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError("not a positive number of milliseconds")
+    return value / 1000.0
+
+
+def _headers(raw: str) -> dict[str, str]:
+    try:
+        headers = _parse_pairs(raw, "headers")
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from exc
+    problem = header_problem(headers)
+    if problem:
+        raise ValueError(problem)
+    return headers
+
+
+def _certificate(raw: str) -> str:
+    if not Path(raw).expanduser().is_file():
+        raise ValueError("not a readable file")
+    return str(Path(raw).expanduser())
+
+
+def _insecure(raw: str) -> bool:
+    if raw.strip().lower() not in ("true", "false"):
+        raise ValueError("not true or false")
+    return raw.strip().lower() == "true"
+
+
 def _env_sink(env: Mapping[str, str]) -> SinkConfig | None:
-    """The OTEL_EXPORTER_OTLP_* variables define a sink once any endpoint or protocol is set."""
+    """The OTEL_EXPORTER_OTLP_* variables define a sink once any endpoint is set.
+
+    Endpoint, headers, compression and timeout are per signal (``…_LOGS_HEADERS`` applies to
+    logs only, over HTTP and gRPC). The sink has one protocol: a different ``…_LOGS_PROTOCOL``
+    is warned about and the metrics one (else the general one) is used.
+    """
     names = [f"{E.OTLP_PREFIX}{s}_{E.OTLP_ENDPOINT}" for s in E.OTLP_SIGNALS] + [
         f"{E.OTLP_PREFIX}{E.OTLP_ENDPOINT}"
     ]
     if not any(env.get(n) for n in names):
         return None
-    protocols = {s: E.otlp_var(env, E.OTLP_PROTOCOL, s) or E.DEFAULT_PROTOCOL for s in E.OTLP_SIGNALS}
-    if len(set(protocols.values())) > 1:
-        raise ConfigError(
-            f"{E.OTLP_PREFIX}*_{E.OTLP_PROTOCOL}: metrics and logs must use one protocol, got {protocols}"
-        )
+    protocols = {
+        s: _env_setting(env, E.OTLP_PROTOCOL, s, _protocol) or E.DEFAULT_PROTOCOL for s in E.OTLP_SIGNALS
+    }
     protocol = protocols["METRICS"]
-    if protocol not in OTLP_PROTOCOLS:
-        raise ConfigError(
-            f"{E.OTLP_PREFIX}{E.OTLP_PROTOCOL}: {protocol!r} is not one of {', '.join(OTLP_PROTOCOLS)}"
-        )
+    if protocols["LOGS"] != protocol:
+        _warn(f"{E.OTLP_PREFIX}LOGS_{E.OTLP_PROTOCOL}: one sink has one protocol; logs use {protocol}")
     default_base = E.DEFAULT_GRPC_ENDPOINT if protocol == "grpc" else E.DEFAULT_HTTP_ENDPOINT
     endpoints: dict[str, str] = {}
+    per_signal: dict[str, SignalSettings] = {}
     for signal in E.OTLP_SIGNALS:
         specific = env.get(f"{E.OTLP_PREFIX}{signal}_{E.OTLP_ENDPOINT}")
         if specific:  # per-signal endpoints are used as given
@@ -331,34 +470,35 @@ def _env_sink(env: Mapping[str, str]) -> SinkConfig | None:
         else:
             base = env.get(f"{E.OTLP_PREFIX}{E.OTLP_ENDPOINT}") or default_base
             endpoints[signal.lower()] = _signal_urls(base, protocol)[signal.lower()]
-    headers = _parse_pairs(
-        E.otlp_var(env, E.OTLP_HEADERS, "METRICS") or "", f"{E.OTLP_PREFIX}{E.OTLP_HEADERS}"
-    )
-    compression = (E.otlp_var(env, E.OTLP_COMPRESSION, "METRICS") or "none").lower()
-    if compression not in COMPRESSIONS:
-        raise ConfigError(f"{E.OTLP_PREFIX}{E.OTLP_COMPRESSION}: {compression!r} is not gzip or none")
-    raw_timeout = E.otlp_var(env, E.OTLP_TIMEOUT, "METRICS")
-    try:
-        timeout = float(raw_timeout) / 1000.0 if raw_timeout else E.DEFAULT_TIMEOUT_SECONDS
-    except ValueError as exc:
-        raise ConfigError(
-            f"{E.OTLP_PREFIX}{E.OTLP_TIMEOUT}: {raw_timeout!r} is not a number of milliseconds"
-        ) from exc
-    certificate = E.otlp_var(env, E.OTLP_CERTIFICATE, "METRICS")
-    if certificate and not Path(certificate).is_file():
-        raise ConfigError(f"{E.OTLP_PREFIX}{E.OTLP_CERTIFICATE}: {certificate!r} is not a readable file")
-    insecure = (E.otlp_var(env, E.OTLP_INSECURE, "METRICS") or "false").strip().lower() == "true"
+        timeout = _env_setting(env, E.OTLP_TIMEOUT, signal, _timeout_ms)
+        per_signal[signal.lower()] = SignalSettings(
+            headers=_env_setting(env, E.OTLP_HEADERS, signal, _headers) or {},
+            compression=_env_setting(env, E.OTLP_COMPRESSION, signal, _compression) or "none",
+            timeout=timeout if timeout is not None else E.DEFAULT_TIMEOUT_SECONDS,
+        )
+    metrics = per_signal["metrics"]
     return SinkConfig(
         "otel-env",
         "otlp",
         protocol,
         endpoints,
-        headers,
-        compression,
-        timeout,
-        certificate=certificate,
-        insecure=insecure,
+        metrics.headers,
+        metrics.compression,
+        metrics.timeout,
+        certificate=_env_setting(env, E.OTLP_CERTIFICATE, "METRICS", _certificate),
+        insecure=bool(_env_setting(env, E.OTLP_INSECURE, "METRICS", _insecure)),
+        signals=per_signal,
     )
+
+
+def _resource_attributes(env: Mapping[str, str]) -> dict[str, str]:
+    """OTEL_RESOURCE_ATTRIBUTES; a malformed value is discarded whole, with a warning."""
+    raw = env.get(E.OTEL_RESOURCE_ATTRIBUTES, "")
+    try:
+        return _parse_pairs(raw, E.OTEL_RESOURCE_ATTRIBUTES)
+    except ConfigError as exc:
+        _warn(f"{exc}; {E.OTEL_RESOURCE_ATTRIBUTES} ignored")
+        return {}
 
 
 def _legacy_sink(path: Path) -> SinkConfig | None:
@@ -403,6 +543,7 @@ def _merged(policy: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
 
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Read and validate every source; raise ConfigError before anything is applied."""
+    _WARNED.clear()
     home = E.path_from(env, E.DEVTEL_HOME, E.DEFAULT_HOME)
     config_path = E.path_from(env, E.DEVTEL_CONFIG, E.DEFAULT_CONFIG)
     policy_path = E.path_from(env, E.DEVTEL_POLICY, E.DEFAULT_POLICY)
@@ -425,7 +566,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     ):
         if extra is not None and all(s.name != extra.name for s in sinks):
             sinks.append(extra)
-    resource = _parse_pairs(env.get(E.OTEL_RESOURCE_ATTRIBUTES, ""), E.OTEL_RESOURCE_ATTRIBUTES)
+    resource = _resource_attributes(env)
     if (
         consent.get("default")
         and consent.get("max")

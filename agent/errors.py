@@ -31,3 +31,9 @@ class ServiceError(AgentError):
     """Installing or removing the service failed."""
 
     exit_code = 5
+
+
+class SendError(AgentError):
+    """``collect`` or ``flush``: a sink refused everything it was sent (a wrong key, a wrong URL)."""
+
+    exit_code = 6

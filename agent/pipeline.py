@@ -12,12 +12,12 @@ from typing import Any
 
 import psutil
 
-from agent import emit
+from agent import emit, sent_log
 from agent.config import Settings, load_settings
 from agent.consent import DETAILED, OFF, Change, Consent, effective, set_level
 from agent.day import DayReport
 from agent.identity import Identity, resolve
-from agent.outbox import Item, Outbox
+from agent.outbox import REJECTED, UNREADABLE, Item, Outbox
 from agent.pseudonyms import pseudonymous_day
 from agent.resource import base_fields, base_resource, detailed_resource
 from agent.sender import Backoff, PassResult, flush_sink
@@ -37,6 +37,7 @@ class Agent:
     """One install's agent. Construction validates config and opens state; nothing is sent."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
         self.settings: Settings = load_settings(env)
         self.state = State(self.settings.home)
         self.outbox = Outbox(self.settings.home, self.settings.outbox_max_bytes)
@@ -53,6 +54,18 @@ class Agent:
         if self._identity is None:
             self._identity = resolve(self.settings)
         return self._identity
+
+    def service_consent(self) -> Consent | None:
+        """The consent the installed service will apply: its own environment (read back from the
+        unit or plist) decides the opt-out switches and paths, not this shell's. None when no
+        service is installed."""
+        from agent.service import installed_environment
+
+        service_env = installed_environment(self.env)
+        if service_env is None:
+            return None
+        settings = load_settings({"HOME": self.env.get("HOME", ""), **service_env})
+        return effective(settings, State(settings.home).read())
 
     def may_send(self, level: str) -> bool:
         return self.consent().allows(level)
@@ -128,11 +141,17 @@ class Agent:
             self.state.update(first_seen_at=_now_iso())
         return stored
 
-    def on_ack(self, item: Item) -> None:
-        """first_seen counts as sent only once a sink answered 2xx, so a failed one is retried.
+    def on_ack(self, item: Item, answer: str = "") -> None:
+        """Log what left (the sent log); first_seen counts as sent only once a sink answered 2xx.
 
         The newest day delivered is remembered: `run` catches up from it at start.
         """
+        what, day = sent_log.describe(item.kind, item.signal, item.key)
+        summary = {"signal": item.signal, "bytes": len(item.body), "key": item.key, "level": item.level}
+        sent_log.record(
+            self.settings.home,
+            sent_log.SentEntry(dt.datetime.now(dt.UTC), item.sink, day, what, answer, summary),
+        )
         if item.kind == emit.KIND_FIRST_SEEN and not self.state.read().get("first_seen_sent_at"):
             self.state.update(first_seen_sent_at=_now_iso())
         if item.kind == emit.KIND_DAY:
@@ -216,7 +235,16 @@ class Agent:
                     "oldest_pending_age_s": round(now - s.oldest_pending_at, 1)
                     if s.oldest_pending_at
                     else None,
-                    "rejected": [{"kind": k, "key": key, "reason": r} for k, key, r in s.rejected],
+                    "rejected": [
+                        {"kind": a.kind, "key": a.key, "reason": a.reason, "at": _iso(a.at)}
+                        for a in s.rejected
+                        if a.status == REJECTED
+                    ],
+                    "unreadable": [
+                        {"kind": a.kind, "key": a.key, "reason": a.reason, "at": _iso(a.at)}
+                        for a in s.rejected
+                        if a.status == UNREADABLE
+                    ],
                     "last_success_at": _iso(s.last_success_at),
                     "last_failure_at": _iso(s.last_failure_at),
                     "last_failure": s.last_failure,
@@ -226,8 +254,10 @@ class Agent:
                     "dropped": s.dropped,
                 }
             )
+        service = self.service_consent()
         return {
             "consent": {"level": consent.level, "source": consent.source},
+            "service_consent": {"level": service.level, "source": service.source} if service else None,
             "identity": {"mode": self.settings.identity_mode},
             "install_id": data.get("install_id"),
             "managed_policy": str(self.settings.policy_path) if self.settings.managed else None,

@@ -36,6 +36,7 @@ class Rounds:
     last_date: dt.date | None = None
     queued: dict[dt.date, str] = field(default_factory=dict)  # date -> digest of the queued snapshot
     consent: Any = None  # the consent record the digests were made under
+    outbox_generation: int = 0  # a damaged outbox replaced mid-run lost what was queued
 
 
 def collect_round(agent: Agent, rounds: Rounds) -> None:
@@ -43,13 +44,14 @@ def collect_round(agent: Agent, rounds: Rounds) -> None:
 
     The first round catches up: every day since the last one delivered, so a laptop closed at
     18:05 sends 18:00-18:05 the next morning. A consent change (which may have purged queued
-    days) forgets what was queued; digests are recorded only for days actually queued, and only
-    once the outbox holds them.
+    days) or an outbox replaced because it was damaged forgets what was queued; digests are
+    recorded only for days actually queued, and only once the outbox holds them.
     """
     consent = agent.state.read().get("consent")
-    if consent != rounds.consent:
+    if consent != rounds.consent or agent.outbox.generation != rounds.outbox_generation:
         rounds.queued.clear()
         rounds.consent = consent
+        rounds.outbox_generation = agent.outbox.generation
     today = dt.date.today()
     if rounds.last_date is None:
         dates = agent.catch_up_dates(today)
@@ -65,23 +67,18 @@ def collect_round(agent: Agent, rounds: Rounds) -> None:
     rounds.last_date = today
 
 
-def _guarded_sender(agent: Agent, index: int, stop: threading.Event, wake: threading.Event) -> None:
-    sink = agent.sinks[index]
-    while not stop.is_set():
-        try:
-            run_sender(
-                sink,
-                agent.outbox,
-                agent.backoff,
-                may_send=agent.may_send,
-                on_ack=agent.on_ack,
-                stop=stop,
-                wake=wake,
-                poll=agent.settings.poll_seconds,
-            )
-        except AgentError as exc:
-            _log(f"sink {sink.config.name}: {exc}")
-            stop.wait(agent.settings.poll_seconds)
+def _sender(agent: Agent, index: int, stop: threading.Event, wake: threading.Event) -> None:
+    """One sink's sender thread (run_sender itself survives any failure of a pass)."""
+    run_sender(
+        agent.sinks[index],
+        agent.outbox,
+        agent.backoff,
+        may_send=agent.may_send,
+        on_ack=agent.on_ack,
+        stop=stop,
+        wake=wake,
+        poll=agent.settings.poll_seconds,
+    )
 
 
 def _start_relay(agent: Agent, wakes: list[threading.Event]) -> RelayServers | None:
@@ -111,7 +108,7 @@ def run(agent: Agent, stop: threading.Event) -> None:
     wakes = [threading.Event() for _ in agent.sinks]
     threads = [
         threading.Thread(
-            target=_guarded_sender,
+            target=_sender,
             args=(agent, i, stop, wakes[i]),
             name=f"sender-{s.config.name}",
             daemon=True,

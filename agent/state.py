@@ -4,21 +4,28 @@ choice, base-telemetry bookkeeping.
 Every write re-reads the file under a lock, merges the change in and replaces the file
 atomically (write, fsync, rename), so a crash or a concurrent consent toggle never loses
 another setting.
+
+A ``state.json`` that cannot be parsed is moved aside (agent/files.py) and the agent starts
+afresh with a new install id and consent ``off``: the lost file may have held an opt-out,
+and losing an opt-out is worse than asking again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import json
 import os
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from agent.errors import StateError
+from agent.files import move_aside, private_dir, private_file
 
 STATE_FILE = "state.json"
 STATE_VERSION = 1
@@ -27,7 +34,7 @@ STATE_VERSION = 1
 def ensure_home(home: Path) -> Path:
     """Create DEVTEL_HOME (private to the user) or say plainly why it cannot be used."""
     try:
-        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(home)
         fd, probe = tempfile.mkstemp(prefix=".write-probe.", dir=home)  # unique: agents may start together
         os.close(fd)
         os.unlink(probe)
@@ -42,25 +49,54 @@ class State:
     def __init__(self, home: Path) -> None:
         self.home = ensure_home(home)
         self.path = home / STATE_FILE
+        self._held = threading.local()
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        try:
-            with open(self.home / ".state.lock", "a") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
+        """An exclusive lock across processes; re-entrant within a thread (a read inside an
+        update may need to recover the file, and flock on a second descriptor would wait forever)."""
+        if getattr(self._held, "depth", 0):
+            self._held.depth += 1
+            try:
                 yield
+            finally:
+                self._held.depth -= 1
+            return
+        try:
+            with open(private_file(self.home / ".state.lock"), "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                self._held.depth = 1
+                try:
+                    yield
+                finally:
+                    self._held.depth = 0
         except OSError as exc:
             raise StateError(f"cannot lock {self.path}: {exc.strerror or exc}") from exc
 
     def read(self) -> dict[str, Any]:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError) as exc:
-            raise StateError(f"{self.path} is unreadable ({exc}); move it aside to start afresh") from exc
+        except OSError as exc:
+            raise StateError(f"{self.path} is unreadable: {exc.strerror or exc}") from exc
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            return self._recover(f"not JSON: {exc}")
         if not isinstance(data, dict):
-            raise StateError(f"{self.path} does not hold a JSON object; move it aside to start afresh")
+            return self._recover("not a JSON object")
+        return data
+
+    def _recover(self, reason: str) -> dict[str, Any]:
+        """Move the damaged file aside and start with consent off until the user chooses again."""
+        with self._locked():
+            if not self.path.exists():  # another process recovered it meanwhile
+                return self.read()
+            move_aside(self.path, reason)
+            stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            data = {"version": STATE_VERSION, "consent": {"level": "off", "set_at": stamp, "recovered": True}}
+            self._write(data)
         return data
 
     def update(self, **changes: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from agent.day import CommandRun, CommitDetail, DayReport, ProjectActivity, RepositoryActivity
 from agent.errors import StateError
+from agent.files import check_sqlite, open_sqlite
 
 DB_FILE = "days.db"
 
@@ -87,10 +88,19 @@ class DayStore:
     def __init__(self, home: Path) -> None:
         self.path = home / DB_FILE
         try:
-            with self._connect() as db:
-                db.execute("CREATE TABLE IF NOT EXISTS days (date TEXT PRIMARY KEY, report TEXT NOT NULL)")
+            open_sqlite(self.path, self._setup)
         except sqlite3.Error as exc:
             raise StateError(f"cannot open the day store {self.path}: {exc}") from exc
+
+    def _setup(self) -> None:
+        """A damaged file raises SQLITE_CORRUPT here, so open_sqlite moves it aside: days are re-collected."""
+        db = self._connect()
+        try:
+            check_sqlite(db)
+            with db:
+                db.execute("CREATE TABLE IF NOT EXISTS days (date TEXT PRIMARY KEY, report TEXT NOT NULL)")
+        finally:
+            db.close()
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30)

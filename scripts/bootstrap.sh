@@ -30,6 +30,8 @@ command -v fish >/dev/null || missing+=(fish)
 command -v strace >/dev/null || missing+=(strace)  # the shell hook's no-fork test
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v wrk >/dev/null || missing+=(wrk)  # the HTTP load generator of `make bench`
+command -v systemd-analyze >/dev/null || missing+=(systemd)  # `systemd-analyze verify` of the agent's unit
+command -v plistutil >/dev/null || missing+=(libplist-utils)  # reads the agent's launchd plist on Linux
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "bootstrap: installing ${missing[*]} with apt-get" >&2

@@ -328,7 +328,7 @@ def main() -> int:
     print("  - point Grafana at the data: provision grafana/ (datasources, dashboards, alert rules) against")
     print("    DevLake's MySQL, as docs/dashboards.md describes")
     print("  - switch to MySQL/MariaDB: devtel-receiver serve --db mysql+pymysql://user:pass@host/devlake")
-    print("  - install the agent as a service on each laptop: pip install 'devtel[agent]'; point a sink at")
+    print("  - install the agent as a service on each laptop: pipx install '.[agent]' here; point a sink at")
     print(
         "    the receiver in ~/.config/devtel/agent.toml; devtel-agent consent detailed; devtel-agent install"
     )

@@ -66,7 +66,7 @@ def build(
     settings: Settings,
     consent: Consent,
     dates: list[dt.date],
-    sent: D.SentProvider | None,
+    sent: D.SentProvider,
     zone: dt.tzinfo | None = None,
 ) -> Report:
     home: Path = settings.home

@@ -15,12 +15,13 @@ from agent.errors import AgentError
 from agent.report import build
 from agent.report.disclosure import SentProvider
 from agent.report.stores import period_dates
+from agent.sent_log import read_sent
 from agent.state import State
 
 WEEK = 7
 MAX_DAYS = 366
-# The sent log ([N]'s agent/sent_log.read_sent) plugs in here; None says this build keeps none.
-SENT_LOG: SentProvider | None = None
+# Where the report reads what left the machine; tests put their own entries here.
+SENT_LOG: SentProvider = read_sent
 
 
 class ReportError(AgentError):

@@ -63,7 +63,6 @@ class SinkSends:
 
 @dataclass(frozen=True, slots=True)
 class SentSection:
-    available: bool  # False: this build has no sent log to read
     sinks: list[SinkSends]
     entries: list[dict[str, str]]  # the newest first, as text
 
@@ -100,10 +99,8 @@ def _summary_text(summary: Mapping[str, Any]) -> str:
 
 
 def sent_section(
-    provider: SentProvider | None, home: Path, start: dt.date, end: dt.date, limit: int = 50
+    provider: SentProvider, home: Path, start: dt.date, end: dt.date, limit: int = 50
 ) -> SentSection:
-    if provider is None:
-        return SentSection(False, [], [])
     entries = sorted(provider(home, start, end), key=lambda e: e.sent_at, reverse=True)
     per_sink: dict[str, list[SentEntry]] = {}
     for entry in entries:
@@ -130,4 +127,4 @@ def sent_section(
         }
         for e in entries[:limit]
     ]
-    return SentSection(True, sinks, shown)
+    return SentSection(sinks, shown)

@@ -29,16 +29,18 @@ class SendResult:
     outcome: Outcome
     reason: str = ""
     retry_after: float | None = None
+    answer: str = ""  # the server's answer as the sent log shows it: "HTTP 200", "gRPC OK"
 
 
 def classify_http(status: int, reason: str, retry_after: float | None) -> SendResult:
+    answer = f"HTTP {status}"
     if 200 <= status < 300:
-        return SendResult(Outcome.OK)
+        return SendResult(Outcome.OK, answer=answer)
     if status in RETRYABLE_STATUS:
-        return SendResult(Outcome.RETRY, f"HTTP {status}", retry_after)
+        return SendResult(Outcome.RETRY, answer, retry_after, answer)
     if 300 <= status < 400:  # never follow a redirect on the ingest path
-        return SendResult(Outcome.REJECT, f"HTTP {status}: redirect not followed")
-    return SendResult(Outcome.REJECT, f"HTTP {status}: {reason}")
+        return SendResult(Outcome.REJECT, f"{answer}: redirect not followed", answer=answer)
+    return SendResult(Outcome.REJECT, f"{answer}: {reason}", answer=answer)
 
 
 @dataclass(frozen=True)

@@ -47,61 +47,62 @@ def _retry_delay(error: grpc.Call) -> float | None:
 class OtlpGrpcSink:
     def __init__(self, config: SinkConfig) -> None:
         self.config = config
-        self._channel: grpc.Channel | None = None
+        self._channels: dict[str, grpc.Channel] = {}  # per signal: endpoint and compression may differ
 
-    def _target(self) -> tuple[str, bool]:
+    def _target(self, signal: str) -> tuple[str, bool]:
         """host:port and whether to use TLS: https yes, http no, no scheme unless ``insecure``."""
-        endpoint = self.config.endpoints["metrics"]
+        endpoint = self.config.endpoints[signal]
         parts = urllib.parse.urlsplit(endpoint if "://" in endpoint else f"//{endpoint}")
         secure = parts.scheme == "https" or (parts.scheme == "" and not self.config.insecure)
         return f"{parts.hostname}:{parts.port or 4317}", secure
 
     def _stub(self, signal: str) -> Any:
-        if self._channel is None:
-            target, secure = self._target()
-            compression = (
-                grpc.Compression.Gzip if self.config.compression == "gzip" else grpc.Compression.NoCompression
-            )
+        if signal not in self._channels:
+            target, secure = self._target(signal)
+            gzip = self.config.for_signal(signal).compression == "gzip"
+            compression = grpc.Compression.Gzip if gzip else grpc.Compression.NoCompression
             if secure:
                 roots = Path(self.config.certificate).read_bytes() if self.config.certificate else None
                 credentials = grpc.ssl_channel_credentials(root_certificates=roots)
-                self._channel = grpc.secure_channel(target, credentials, compression=compression)
+                self._channels[signal] = grpc.secure_channel(target, credentials, compression=compression)
             else:
-                self._channel = grpc.insecure_channel(target, compression=compression)
-        return _STUBS[signal](self._channel)
+                self._channels[signal] = grpc.insecure_channel(target, compression=compression)
+        return _STUBS[signal](self._channels[signal])
 
     def render(self, export: Export) -> list[Payload]:
         return otlp_payloads(export, lambda m: m.SerializeToString())
 
     def send(self, payload: Payload) -> SendResult:
         request = MESSAGES[payload.signal].FromString(payload.body)
-        metadata = [(k.lower(), v) for k, v in self.config.headers.items()]
+        settings = self.config.for_signal(payload.signal)
+        metadata = [(k.lower(), v) for k, v in settings.headers.items()]
         try:
-            self._stub(payload.signal).Export(request, metadata=metadata, timeout=self.config.timeout)
+            self._stub(payload.signal).Export(request, metadata=metadata, timeout=settings.timeout)
         except grpc.RpcError as exc:
             if not isinstance(exc, grpc.Call):  # not a server answer: treat as a network failure
                 return SendResult(Outcome.RETRY, f"gRPC: {exc}"[:200])
             code, delay = exc.code(), _retry_delay(exc)
             reason = f"gRPC {code.name}: {exc.details()}"[:200]
             if code in RETRYABLE_CODES or (code is grpc.StatusCode.RESOURCE_EXHAUSTED and delay is not None):
-                return SendResult(Outcome.RETRY, reason, delay)
-            return SendResult(Outcome.REJECT, reason)
-        return SendResult(Outcome.OK)
+                return SendResult(Outcome.RETRY, reason, delay, f"gRPC {code.name}")
+            return SendResult(Outcome.REJECT, reason, answer=f"gRPC {code.name}")
+        return SendResult(Outcome.OK, answer="gRPC OK")
 
     def close(self, timeout: float) -> None:
-        if self._channel is not None:
-            self._channel.close()
-            self._channel = None
+        for channel in self._channels.values():
+            channel.close()
+        self._channels.clear()
 
     def describe(self, payload: Payload) -> dict[str, Any]:
-        target, secure = self._target()
+        target, secure = self._target(payload.signal)
+        settings = self.config.for_signal(payload.signal)
         return {
             "signal": payload.signal,
             "target": target,
             "tls": secure,
             "content_type": "application/grpc",
-            "compression": self.config.compression,
-            "headers": redact_headers(dict(self.config.headers)),
+            "compression": settings.compression,
+            "headers": redact_headers(dict(settings.headers)),
             "bytes": len(payload.body),
             "body": to_dict(MESSAGES[payload.signal].FromString(payload.body)),
         }

@@ -33,13 +33,14 @@ class OtlpHttpSink:
         return otlp_payloads(export, to_json if self.json else (lambda m: m.SerializeToString()))
 
     def send(self, payload: Payload) -> SendResult:
-        headers = {**self.config.headers, "Content-Type": self.content_type}
+        settings = self.config.for_signal(payload.signal)
+        headers = {**settings.headers, "Content-Type": self.content_type}
         return post(
             self.config.endpoints[payload.signal],
             payload.body,
             headers,
-            timeout=self.config.timeout,
-            gzip_body=self.config.compression == "gzip",
+            timeout=settings.timeout,
+            gzip_body=settings.compression == "gzip",
             cafile=self.config.certificate,
         )
 
@@ -55,8 +56,8 @@ class OtlpHttpSink:
             "signal": payload.signal,
             "url": self.config.endpoints[payload.signal],
             "content_type": self.content_type,
-            "compression": self.config.compression,
-            "headers": redact_headers(dict(self.config.headers)),
+            "compression": self.config.for_signal(payload.signal).compression,
+            "headers": redact_headers(dict(self.config.for_signal(payload.signal).headers)),
             "bytes": len(payload.body),
             "body": body,
         }

@@ -80,11 +80,73 @@ def test_otel_env_defines_a_sink_with_per_signal_overrides(env: dict[str, str], 
     assert (sink.protocol, sink.compression, sink.timeout) == ("http/protobuf", "gzip", 2.5)
 
 
-def test_otel_env_rejects_unknown_protocol(env: dict[str, str], monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("name", "value", "field", "default"),
+    [
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon", "protocol", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "soon", "timeout", 10.0),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "-5", "timeout", 10.0),
+        ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "nan", "timeout", 10.0),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli", "compression", "none"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "no-equals-sign", "headers", {}),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "bad%20name=v", "headers", {}),
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem", "certificate", None),
+        ("OTEL_EXPORTER_OTLP_INSECURE", "maybe", "insecure", False),
+    ],
+)
+def test_an_invalid_otel_value_is_warned_about_and_ignored(
+    env: dict[str, str], monkeypatch, capsys, name: str, value: str, field: str, default: object
+) -> None:
+    """The specification: warn and treat the setting as not set; never fatal."""
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon")
-    with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_PROTOCOL: 'carrier-pigeon'"):
+    monkeypatch.setenv(name, value)
+    (sink,) = load_settings(os.environ).sinks
+    assert getattr(sink, field) == default
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"devtel-agent: warning: {name}={value!r}: ") and line.endswith("; ignored")
+
+
+def test_an_invalid_per_signal_value_falls_back_to_the_general_one(env: dict[str, str], monkeypatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "4000")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "never")
+    (sink,) = load_settings(os.environ).sinks
+    assert sink.for_signal("logs").timeout == 4.0 == sink.for_signal("metrics").timeout
+
+
+def test_bad_resource_attributes_are_warned_about_and_dropped(
+    env: dict[str, str], monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "team=core,oops")
+    assert load_settings(os.environ).resource_attributes == {}
+    assert "OTEL_RESOURCE_ATTRIBUTES ignored" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('zone = "eu-west-2"', "zone"),
+        ('zone = "prod-eu-west-2.grafana.net"', "zone"),
+        ('zone = "prod-eu-west"', "zone"),
+        ('instance_id = "12ab"', "instance_id"),
+        ('token = " "', "token"),
+    ],
+)
+def test_grafana_cloud_zone_and_instance_are_checked(env: dict[str, str], line: str, key: str) -> None:
+    good = {"zone": '"prod-eu-west-2"', "instance_id": "123456", "token": '"glc_x"'}
+    good[key] = line.split(" = ", 1)[1]
+    body = "".join(f"{k} = {v}\n" for k, v in good.items())
+    Path(env["DEVTEL_CONFIG"]).write_text(f'[sinks.g]\ntype = "grafana_cloud"\n{body}')
+    with pytest.raises(ConfigError, match=rf"key 'sinks.g.{key}': "):
         load_settings(os.environ)
+
+
+def test_a_grafana_cloud_zone_of_the_gateways_form_is_accepted(env: dict[str, str]) -> None:
+    Path(env["DEVTEL_CONFIG"]).write_text(
+        '[sinks.g]\ntype = "grafana_cloud"\nzone = "prod-ap-southeast-1"\ninstance_id = 42\ntoken = "glc_x"\n'
+    )
+    (sink,) = load_settings(os.environ).sinks
+    assert sink.endpoints["metrics"] == "https://otlp-gateway-prod-ap-southeast-1.grafana.net/otlp/v1/metrics"
 
 
 def test_grafana_cloud_becomes_gateway_with_basic_auth(env: dict[str, str]) -> None:
@@ -139,3 +201,59 @@ def test_devtel_emails_must_be_addresses(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match=r"key 'devtel.emails': 'not-an-address' is not an email address"):
         load_settings(os.environ)
     assert not Path(env["DEVTEL_HOME"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "shown"),
+    [
+        ("[agent]\ninterval_seconds = 0\n", "agent.interval_seconds", "0"),
+        ("[agent]\ninterval_seconds = nan\n", "agent.interval_seconds", "nan"),
+        ("[agent]\npoll_seconds = inf\n", "agent.poll_seconds", "inf"),
+        ("[agent]\npoll_seconds = -1.5\n", "agent.poll_seconds", "-1.5"),
+        ("[outbox]\nbackoff_max_seconds = -inf\n", "outbox.backoff_max_seconds", "-inf"),
+        ("[outbox]\nmax_bytes = 0\n", "outbox.max_bytes", "0"),
+        ("[relay]\nhttp_port = -1\n", "relay.http_port", "-1"),
+        ("[relay]\ngrpc_port = 70000\n", "relay.grpc_port", "70000"),
+        (
+            '[sinks.m]\ntype = "otlp"\nendpoint = "http://x"\ntimeout_seconds = 0\n',
+            "sinks.m.timeout_seconds",
+            "0",
+        ),
+        (
+            '[sinks.m]\ntype = "otlp"\nendpoint = "http://x"\ntimeout_seconds = nan\n',
+            "sinks.m.timeout_seconds",
+            "nan",
+        ),
+        (
+            '[sinks.m]\ntype = "otlp"\nendpoint = "http://x"\n[sinks.m.headers]\n"X-Key\\r\\nEvil" = "v"\n',
+            "sinks.m.headers",
+            "'X-Key\\r\\nEvil'",
+        ),
+        (
+            '[sinks.m]\ntype = "otlp"\nendpoint = "http://x"\n[sinks.m.headers]\n"X Key" = "v"\n',
+            "sinks.m.headers",
+            "'X Key'",
+        ),
+        (
+            '[sinks.m]\ntype = "otlp"\nendpoint = "http://x"\n[sinks.m.headers]\nX-Key = "a\\nb"\n',
+            "sinks.m.headers",
+            "'a\\nb'",
+        ),
+    ],
+)
+def test_nonsense_numbers_and_headers_are_one_line_naming_file_key_and_value(
+    env: dict[str, str], capsys, text: str, key: str, shown: str
+) -> None:
+    """Each bad value is refused by every command with one line: file, key, value; nothing runs."""
+    Path(env["DEVTEL_CONFIG"]).write_text(text)
+    assert main(["collect"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"devtel-agent: error: {env['DEVTEL_CONFIG']}:")
+    assert f"key '{key}'" in err and shown in err
+    assert not (Path(env["DEVTEL_HOME"]) / "outbox.db").exists()
+
+
+def test_relay_port_zero_still_turns_that_port_off(env: dict[str, str]) -> None:
+    Path(env["DEVTEL_CONFIG"]).write_text("[relay]\nhttp_port = 0\n")
+    assert load_settings(os.environ).relay_http_port == 0

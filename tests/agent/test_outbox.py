@@ -74,10 +74,11 @@ def test_rejection_is_moved_aside_with_reason_and_queue_goes_on(env, receiver, w
     assert main(["collect"]) == 0
     status = agent().outbox.status("main")
     assert status.pending == 0
-    assert [(kind, reason) for kind, _, reason in status.rejected] == [("consent", "HTTP 400: ")]
+    assert [(a.kind, a.reason) for a in status.rejected] == [("consent", "HTTP 400: ")]
     assert _commit_points(receiver) == [(3, TODAY.isoformat())]
     main(["status"])
-    assert "rejected consent:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "rejected: 1" in out and ": HTTP 400: " in out
 
 
 @pytest.mark.parametrize("status", [429, 502, 503, 504])

@@ -184,9 +184,11 @@ class _Collector(metrics_service_pb2_grpc.MetricsServiceServicer, logs_service_p
         self.logs: list[logs_service_pb2.ExportLogsServiceRequest] = []
         self.metadata: list[dict[str, str]] = []
         self.failures: list[tuple[grpc.StatusCode, float | None]] = []  # answered in order
+        self.deadlines: list[tuple[str, float | None]] = []  # (signal, seconds left on arrival)
 
     def _answer(self, context, store, request, response):
         self.metadata.append(dict(context.invocation_metadata()))
+        self.deadlines.append(("logs" if store is self.logs else "metrics", context.time_remaining()))
         if self.failures:
             code, delay = self.failures.pop(0)
             if delay is not None:
@@ -207,16 +209,75 @@ class _Collector(metrics_service_pb2_grpc.MetricsServiceServicer, logs_service_p
         return self._answer(context, self.logs, request, logs_service_pb2.ExportLogsServiceResponse())
 
 
-@pytest.fixture
-def grpc_collector() -> Iterator[tuple[_Collector, int]]:
+def _serve_collector() -> tuple[_Collector, int, grpc.Server]:
     collector = _Collector()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(collector, server)
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(collector, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
+    return collector, port, server
+
+
+@pytest.fixture
+def grpc_collector() -> Iterator[tuple[_Collector, int]]:
+    collector, port, server = _serve_collector()
     yield collector, port
     server.stop(0)
+
+
+def _per_signal_env(monkeypatch, metrics_url: str, logs_url: str, protocol: str) -> None:
+    """General settings for metrics, LOGS_* ones for logs, as a user's shell would set them."""
+    for name, value in {
+        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": metrics_url,
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": logs_url,
+        "OTEL_EXPORTER_OTLP_HEADERS": "x-team=metrics-team",
+        "OTEL_EXPORTER_OTLP_LOGS_HEADERS": "x-team=logs-team,authorization=Bearer%20logs",
+        "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION": "gzip",
+        "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT": "2500",
+        "OTEL_EXPORTER_OTLP_INSECURE": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_logs_variables_apply_to_logs_only_over_http(
+    receiver, write_config, detailed_day, monkeypatch
+) -> None:
+    logs = Receiver().start()
+    try:
+        write_config()
+        _per_signal_env(monkeypatch, receiver.url, f"{logs.url}/v1/logs", "http/protobuf")
+        assert main(["collect"]) == 0
+    finally:
+        logs.stop()
+    assert receiver.ok() and {r.path for r in receiver.ok()} == {"/v1/metrics"}
+    assert logs.ok() and {r.path for r in logs.ok()} == {"/v1/logs"}
+    assert {(r.headers.get("x-team"), r.headers.get("Content-Encoding")) for r in receiver.ok()} == {
+        ("metrics-team", None)
+    }
+    assert {
+        (r.headers["x-team"], r.headers["authorization"], r.headers["Content-Encoding"]) for r in logs.ok()
+    } == {("logs-team", "Bearer logs", "gzip")}
+
+
+def test_logs_variables_apply_to_logs_only_over_grpc(
+    grpc_collector, write_config, detailed_day, monkeypatch
+) -> None:
+    metrics, port = grpc_collector
+    logs, logs_port, server = _serve_collector()
+    try:
+        write_config()
+        _per_signal_env(monkeypatch, f"127.0.0.1:{port}", f"127.0.0.1:{logs_port}", "grpc")
+        assert main(["collect"]) == 0
+    finally:
+        server.stop(0)
+    assert metrics.metrics and not metrics.logs and logs.logs and not logs.metrics
+    assert {m.get("x-team") for m in metrics.metadata} == {"metrics-team"}
+    assert {(m["x-team"], m["authorization"]) for m in logs.metadata} == {("logs-team", "Bearer logs")}
+    # The deadline each call arrived with: LOGS_TIMEOUT's 2.5 s for logs, the 10 s default for metrics.
+    assert all(left is not None and left < 5 for _, left in logs.deadlines)
+    assert all(left is not None and left > 5 for _, left in metrics.deadlines)
 
 
 def test_grpc_sink_exports_and_retries_unavailable(grpc_collector, write_config, detailed_day, agent) -> None:

@@ -72,8 +72,12 @@ def test_cli_reports_unusable_home_with_exit_3(env: dict[str, str], monkeypatch,
     assert "is not usable" in capsys.readouterr().err
 
 
-def test_corrupt_state_file_is_reported_not_overwritten(tmp_path: Path) -> None:
-    (tmp_path / "state.json").write_text("{not json")
-    with pytest.raises(StateError, match="unreadable"):
-        State(tmp_path).update(x=1)
-    assert (tmp_path / "state.json").read_text() == "{not json"
+def test_corrupt_state_file_is_moved_aside_once_and_consent_starts_off(tmp_path: Path, capsys) -> None:
+    (tmp_path / "state.json").write_text('{"consent": {"level": "off"')  # cut short
+    state = State(tmp_path)
+    data = state.update(x=1)
+    assert data["x"] == 1 and data["consent"]["level"] == "off"
+    aside = list(tmp_path.glob("state.json.corrupt-*"))
+    assert [p.read_text() for p in aside] == ['{"consent": {"level": "off"']
+    state.read()
+    assert capsys.readouterr().err.count("was damaged") == 1

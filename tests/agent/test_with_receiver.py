@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
+from agent.sent_log import read_sent
 from agent.store import DayStore
 from tests.agent.conftest import LOGIN, sample_day
 from tests.support.processes import RunningReceiver, create_connection, free_port, start_receiver
@@ -110,4 +111,51 @@ def test_a_wrong_key_is_moved_aside_with_the_receivers_reason(real_receiver, wri
     )
     main(["collect"])
     status = agent().outbox.status("r")
-    assert status.pending == 0 and status.rejected and status.rejected[0][2].startswith("HTTP 401")
+    assert status.pending == 0 and status.rejected and status.rejected[0].reason.startswith("HTTP 401")
+
+
+def test_a_wrong_key_is_loud_and_requeue_after_the_fix_delivers(
+    real_receiver, write_config, day_of, env, capsys
+) -> None:
+    """401 from the real receiver: collect exits 6 with one line; fixed key + requeue + flush → the row."""
+    receiver, _, key, db_path = real_receiver
+    sink = f'[sinks.r]\ntype = "otlp"\nendpoint = "{receiver.url}"\n[sinks.r.headers]\n'
+    write_config(sink + 'Authorization = "Bearer not-the-key"\n')
+    date = TODAY - dt.timedelta(days=40)
+    day_of(date, commits=6)
+    main(["consent", "detailed"])
+    capsys.readouterr()
+    assert main(["collect", "--date", date.isoformat()]) == 6
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "sink r rejected all" in err and "HTTP 401" in err and "check the API key" in err
+    assert _row(db_path, date) is None
+
+    main(["status", "--json"])
+    (before,) = json.loads(capsys.readouterr().out)["sinks"]
+    assert before["pending"] == 0 and before["sent"] == 0 and len(before["rejected"]) >= 3
+    assert all(r["reason"].startswith("HTTP 401") and r["at"] for r in before["rejected"])
+
+    write_config(sink + f'Authorization = "Bearer {key}"\n')
+    assert main(["requeue", "--sink", "r"]) == 0
+    assert f"requeued {len(before['rejected'])} rejected item(s)" in capsys.readouterr().out
+    assert main(["flush"]) == 0
+    assert json.loads(_row(db_path, date)["git_activity"])["total_commits"] == 6
+    capsys.readouterr()
+    main(["status", "--json"])
+    (after,) = json.loads(capsys.readouterr().out)["sinks"]
+    assert (after["pending"], after["rejected"], after["sent"]) == (0, [], len(before["rejected"]))
+    main(["sent", "--json"])
+    sent = json.loads(capsys.readouterr().out)
+    assert len(sent) == len(before["rejected"])
+    assert {(e["sink"], e["answer"]) for e in sent} == {("r", "HTTP 200")}
+    assert {"what": "day-metrics", "day": date.isoformat()}.items() <= next(
+        e for e in sent if e["what"] == "day-metrics"
+    ).items()
+    assert read_sent(Path(env["DEVTEL_HOME"]), dt.date.today(), dt.date.today())[0].answer == "HTTP 200"
+
+
+def test_requeue_names_an_unknown_sink(env, write_config, capsys) -> None:
+    write_config('[sinks.r]\ntype = "otlp"\nendpoint = "http://127.0.0.1:9"\n')
+    assert main(["requeue", "--sink", "nope"]) == 1
+    assert "no sink named 'nope'; configured: r" in capsys.readouterr().err

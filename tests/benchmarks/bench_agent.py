@@ -3,6 +3,8 @@
     python -m tests.benchmarks.bench_agent idle --seconds 600     # RSS and CPU of an idle `run`
     python -m tests.benchmarks.bench_agent offline --days 30      # outbox size after 30 offline days
     python -m tests.benchmarks.bench_agent drain --down 120       # receiver back -> empty outbox, under `run`
+    python -m tests.benchmarks.bench_agent idle-pair --baseline DIR  # idle `run`: this tree and another
+    python -m tests.benchmarks.bench_agent requeue --days 30      # key fixed -> requeue + flush -> empty
 
 Each prints one JSON line. Everything runs against the real agent and a real local receiver.
 """
@@ -50,10 +52,11 @@ def _home(root: Path, sink_url: str, extra: str = "") -> dict[str, str]:
     return env
 
 
-def _spawn(env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _spawn(env: dict[str, str], source: Path = REPO) -> subprocess.Popen[bytes]:
+    """`devtel-agent run` from ``source`` (this tree, or a baseline checkout to compare with)."""
     return subprocess.Popen(
         [sys.executable, "-m", "agent", "run"],
-        cwd=REPO,
+        cwd=source,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -87,6 +90,95 @@ def idle(seconds: float) -> dict[str, object]:
         "rss_mib_min": round(min(rss) / 2**20, 1),
         "rss_mib_max": round(max(rss) / 2**20, 1),
         "requests_received": len(receiver.requests),
+    }
+
+
+def idle_pair(baseline: Path, seconds: float) -> dict[str, object]:
+    """This tree's idle `run` and ``baseline``'s, started together with the same config and
+    sampled in the same seconds, so a busy shared machine weighs on both alike. The local relay
+    is off in both (two agents cannot both hold its ports)."""
+    receiver = Receiver().start()
+    with tempfile.TemporaryDirectory() as tmp:
+        sources = {"after": REPO, "before": baseline}
+        envs = {}
+        for name, source in sources.items():  # each tree sets up its own home: the formats differ
+            (Path(tmp) / name).mkdir()
+            setup = (
+                "import json, sys; from pathlib import Path; from tests.benchmarks.bench_agent import _home; "
+            )
+            setup += "print(json.dumps(_home(Path(sys.argv[1]), sys.argv[2], sys.argv[3])))"
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    setup,
+                    str(Path(tmp) / name),
+                    receiver.url,
+                    "[relay]\nenabled = false\n",
+                ],
+                cwd=source,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            envs[name] = json.loads(done.stdout)
+        procs = {name: _spawn(envs[name], source) for name, source in sources.items()}
+        ps = {name: psutil.Process(proc.pid) for name, proc in procs.items()}
+        time.sleep(5)  # start-up: imports and the first round
+        cpu0 = {name: sum(p.cpu_times()[:2]) for name, p in ps.items()}
+        rss: dict[str, list[int]] = {name: [] for name in ps}
+        start = time.time()
+        while time.time() - start < seconds:
+            for name, p in ps.items():
+                rss[name].append(p.memory_info().rss)
+            time.sleep(1)
+        cpu = {name: sum(p.cpu_times()[:2]) - cpu0[name] for name, p in ps.items()}
+        for proc in procs.values():
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+    receiver.stop()
+    figures: dict[str, object] = {"figure": "idle run, side by side", "window_s": seconds}
+    for name in ps:
+        figures[name] = {
+            "startup_cpu_s": round(cpu0[name], 2),
+            "idle_cpu_s": round(cpu[name], 3),
+            "rss_mib_min": round(min(rss[name]) / 2**20, 1),
+            "rss_mib_max": round(max(rss[name]) / 2**20, 1),
+        }
+    figures["rss_max_ratio_after_before"] = round(max(rss["after"]) / max(rss["before"]), 3)
+    figures["idle_cpu_ratio_after_before"] = round(cpu["after"] / cpu["before"], 2) if cpu["before"] else None
+    return figures
+
+
+def requeue(days: int) -> dict[str, object]:
+    """A wrong key: every item of ``days`` days is rejected with 401. Then the key is fixed (the
+    receiver answers 200) and the user runs `devtel-agent requeue` and `devtel-agent flush`:
+    measured from the first command's start to an empty outbox."""
+    receiver = Receiver(answers=deque([(401, {})] * 10**6)).start()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = _home(Path(tmp), receiver.url)
+        agent = Agent(env)
+        for n in range(days):
+            agent.store.save(sample_day(dt.date.today() - dt.timedelta(days=n), commits=n + 1))
+        agent.enqueue(agent.planned(agent.day(dt.date.today() - dt.timedelta(days=n)) for n in range(days)))
+        agent.flush()
+        rejected = len(agent.outbox.status("main").rejected)
+        receiver.answers.clear()
+        start = time.perf_counter()
+        for command in ("requeue", "flush"):
+            subprocess.run(
+                [sys.executable, "-m", "agent", command], cwd=REPO, env=env, check=True, capture_output=True
+            )
+        elapsed = time.perf_counter() - start
+        status = agent.outbox.status("main")
+    receiver.stop()
+    return {
+        "figure": "key fixed -> requeue + flush -> empty outbox",
+        "days": days,
+        "rejected_items": rejected,
+        "seconds_to_empty": round(elapsed, 2),
+        "left": status.pending + len(status.rejected),
+        "delivered_requests": len(receiver.ok()),
     }
 
 
@@ -169,9 +261,17 @@ def main() -> None:
     dr = sub.add_parser("drain")
     dr.add_argument("--down", type=float, default=120)
     dr.add_argument("--days", type=int, default=30)
+    pair = sub.add_parser("idle-pair")
+    pair.add_argument("--baseline", type=Path, required=True, help="a checkout to compare with")
+    pair.add_argument("--seconds", type=float, default=600)
+    sub.add_parser("requeue").add_argument("--days", type=int, default=30)
     args = parser.parse_args()
     if args.figure == "idle":
         result = idle(args.seconds)
+    elif args.figure == "idle-pair":
+        result = idle_pair(args.baseline, args.seconds)
+    elif args.figure == "requeue":
+        result = requeue(args.days)
     elif args.figure == "offline":
         result = offline(args.days, args.snapshots)
     else:
