@@ -184,6 +184,8 @@ def test_gemini_cli_over_grpc_with_decisions_lines_and_waiting(served: Served) -
     process.add("gemini_cli.lines.changed", 50, {**std, "function_name": "replace", "type": "added"})
     process.add("gemini_cli.lines.changed", 10, {**std, "function_name": "replace", "type": "removed"})
     process.add("gemini_cli.token.usage", 900, {**std, "model": "gemini-2.5-pro", "type": "input"})
+    # input already holds the cache: counted once
+    process.add("gemini_cli.token.usage", 300, {**std, "model": "gemini-2.5-pro", "type": "cache"})
     process.record("gemini_cli.api.request.latency", 2000, {**std, "model": "gemini-2.5-pro"})
     process.record("gemini_cli.api.request.latency", 3000, {**std, "model": "gemini-2.5-pro"})
     process.add(
@@ -205,7 +207,14 @@ def test_gemini_cli_over_grpc_with_decisions_lines_and_waiting(served: Served) -
             "tokens": 900.0,
             "wait_s": 5.0,
             "time_saved_s": 50 * 12.0 - 5.0,
-        }
+        },
+        # a written file names its language: an accepted suggestion in Go
+        ("gemini_cli", "go", "agent"): {
+            **ZERO,
+            "date": today(),
+            "suggestions_shown": 1.0,
+            "suggestions_accepted": 1.0,
+        },
     }
 
 
