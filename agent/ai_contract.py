@@ -42,18 +42,23 @@ METRICS: Final[dict[str, frozenset[str]]] = {
     "codex.turn.token_usage": frozenset({"token_type"}),
 }
 
+_CLAUDE_DECISION = frozenset({"decision", "source", "tool_name"})
+_CLAUDE_RESULT = frozenset({"tool_name", "success", "duration_ms", "decision"})
+_CLAUDE_REQUEST = frozenset(
+    {"input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "cost_usd", "duration_ms"}
+)
+_CLAUDE_ERROR = frozenset({"status_code", "duration_ms", "attempt"})
+
 EVENTS: Final[dict[str, frozenset[str]]] = {
-    "tool_decision": frozenset({"decision", "source", "tool_name"}),  # Claude Code
-    "api_request": frozenset(
-        {
-            "input_tokens",
-            "output_tokens",
-            "cache_read_tokens",
-            "cache_creation_tokens",
-            "cost_usd",
-            "duration_ms",
-        }
-    ),
+    # Claude Code names its events in event.name, bare in 2.1.197 and with its prefix in its docs.
+    "tool_decision": _CLAUDE_DECISION,
+    "claude_code.tool_decision": _CLAUDE_DECISION,
+    "tool_result": _CLAUDE_RESULT,
+    "claude_code.tool_result": _CLAUDE_RESULT,
+    "api_request": _CLAUDE_REQUEST,
+    "claude_code.api_request": _CLAUDE_REQUEST,
+    "api_error": _CLAUDE_ERROR,
+    "claude_code.api_error": _CLAUDE_ERROR,
     "gemini_cli.tool_call": frozenset({"function_name", "success", "decision", "duration_ms", "tool_type"}),
     "gemini_cli.file_operation": frozenset(
         {"tool_name", "operation", "lines", "extension", "programming_language"}

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ai_clis import clis, session
+from tests.ai_clis import clis, relay, session
+from tests.ai_clis import model_mocks as mocks
 from tests.support.processes import RunningReceiver, create_connection, free_port, start_receiver
 
 pytestmark = pytest.mark.skipif(not clis.installed(), reason="run scripts/bootstrap.sh system (npm ci)")
@@ -58,3 +59,21 @@ def test_the_receiver_stores_what_the_cli_reported(
     if cli != "codex":  # Codex names no language anywhere
         assert found["languages"] == ["python"]
     assert want.accepted == 1 and want.lines_added == 4, "the script ran to its end"
+
+
+def test_through_the_relay_the_agents_identity_and_only_allowlisted_keys(
+    receiver: tuple[RunningReceiver, int, str], tmp_path: Path
+) -> None:
+    """Claude Code over OTLP/JSON, cumulative, through `devtel-agent run`: the same totals, stored
+    under the agent's identity, and no attribute key off the allowlist left the relay."""
+    running, connection_id, key = receiver
+    with relay.running_relay(tmp_path, running.url, key) as agent:
+        export = clis.Export(agent.endpoint("http/json"), "http/json", {}, cumulative=True)
+        want = session.run("claude", tmp_path, export)
+        found = session.wait_stored(running.db_url, connection_id, relay.LOGIN, "claude", want)
+        _check(found, want)
+        assert found["languages"] == ["python"]
+        assert agent.tap.ok(), "the agent sent the relayed data on"
+        assert relay.keys_off_the_allowlist(agent.tap) == []
+        sent = agent.tap.raw_bytes()
+        assert str(tmp_path).encode() not in sent and mocks.NEW_FILE.encode() not in sent
