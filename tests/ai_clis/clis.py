@@ -46,8 +46,14 @@ def installed() -> bool:
     return all((BIN / name).exists() for name in ("claude", "gemini", "codex"))
 
 
-def _env(home: Path, extra: dict[str, str]) -> dict[str, str]:
-    return {"PATH": os.environ["PATH"], "HOME": str(home), "LANG": "C.UTF-8", **QUIET, **extra}
+def _env(home: Path, export: Export, extra: dict[str, str]) -> dict[str, str]:
+    """A clean environment: the home, the vendors' own traffic off, the operator's identity and the
+    temporality (all three CLIs honour the standard variable), and what the CLI needs."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "LANG": "C.UTF-8", **QUIET, **extra}
+    env["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"] = "cumulative" if export.cumulative else "delta"
+    if export.resource:
+        env["OTEL_RESOURCE_ATTRIBUTES"] = export.resource
+    return env
 
 
 def _headers(headers: dict[str, str]) -> str:
@@ -88,10 +94,7 @@ def run_claude(root: Path, home: Path, model_url: str, export: Export) -> Totals
         "OTEL_EXPORTER_OTLP_HEADERS": _headers(export.headers),
         "OTEL_METRIC_EXPORT_INTERVAL": "1000",
         "OTEL_LOGS_EXPORT_INTERVAL": "1000",
-        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative" if export.cumulative else "delta",
     }
-    if export.resource:
-        env["OTEL_RESOURCE_ATTRIBUTES"] = export.resource
     out = _run(
         [
             str(BIN / "claude"),
@@ -105,7 +108,7 @@ def run_claude(root: Path, home: Path, model_url: str, export: Export) -> Totals
             f"Bash({mocks.SHELL_COMMAND.split()[0]}:*)",
         ],
         root,
-        _env(home, env),
+        _env(home, export, env),
     )
     usage = out["usage"]
     tokens = sum(
@@ -123,8 +126,10 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 120) 
         raise AssertionError(
             f"{argv[0]} exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
         )
+    # The JSON result, and whatever an exporter prints after it (Gemini CLI reports the relay's
+    # refusal of its traces on stdout).
     start = done.stdout.find("{")
-    return json.loads(done.stdout[start:])
+    return json.JSONDecoder().raw_decode(done.stdout[start:])[0]
 
 
 def run_gemini(root: Path, home: Path, model_url: str, export: Export) -> Totals:
@@ -154,12 +159,10 @@ def run_gemini(root: Path, home: Path, model_url: str, export: Export) -> Totals
         "GOOGLE_GEMINI_BASE_URL": model_url,
         "OTEL_EXPORTER_OTLP_HEADERS": _headers(export.headers),
     }
-    if export.resource:
-        env["OTEL_RESOURCE_ATTRIBUTES"] = export.resource
     out = _run(
         [str(BIN / "gemini"), "-p", PROMPT, "--approval-mode", "yolo", "--skip-trust", "-o", "json"],
         root,
-        _env(home, env),
+        _env(home, export, env),
     )
     models = out["stats"]["models"]
     tokens = sum(m["tokens"]["total"] for m in models.values())
@@ -181,7 +184,6 @@ def run_codex(root: Path, home: Path, model_url: str, export: Export) -> Totals:
     """One ``codex exec --json`` run that never asks (approval_policy = never): every call is approved."""
     codex_home = home / ".codex"
     codex_home.mkdir(exist_ok=True)
-    temporality = "cumulative" if export.cumulative else "delta"
     (codex_home / "config.toml").write_text(
         f"""model = "gpt-5.5"
 model_provider = "mock"
@@ -201,19 +203,16 @@ enabled = false
 
 [otel]
 log_user_prompt = false
-metrics_temporality = "{temporality}"
 exporter = {_codex_exporter(export, "logs")}
 metrics_exporter = {_codex_exporter(export, "metrics")}
 trace_exporter = "none"
 """
     )
     env = {"CODEX_HOME": str(codex_home), "MOCK_API_KEY": "dummy"}
-    if export.resource:
-        env["OTEL_RESOURCE_ATTRIBUTES"] = export.resource
     done = subprocess.run(
         [str(BIN / "codex"), "exec", "--skip-git-repo-check", "--json", PROMPT],
         cwd=root,
-        env=_env(home, env),
+        env=_env(home, export, env),
         capture_output=True,
         text=True,
         timeout=120,

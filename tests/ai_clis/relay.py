@@ -46,7 +46,7 @@ class RunningRelay:
         return f"http://127.0.0.1:{self.grpc_port if protocol == 'grpc' else self.http_port}"
 
 
-def _agent_env(tmp: Path) -> dict[str, str]:
+def _agent_env(tmp: Path, login: str) -> dict[str, str]:
     gitconfig = tmp / "gitconfig"
     gitconfig.write_text("[user]\n\temail = ana@example.com\n\tname = Ana Example\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k != "DO_NOT_TRACK"}
@@ -56,7 +56,7 @@ def _agent_env(tmp: Path) -> dict[str, str]:
         "DEVTEL_CONFIG": str(tmp / "agent.toml"),
         "DEVTEL_POLICY": str(tmp / "policy.toml"),
         "GIT_CONFIG_GLOBAL": str(gitconfig),
-        "LOGNAME": LOGIN,
+        "LOGNAME": login,
     }
 
 
@@ -66,8 +66,9 @@ def _sink(name: str, url: str, key: str = "") -> str:
 
 
 @contextmanager
-def running_relay(tmp: Path, receiver_url: str, api_key: str) -> Iterator[RunningRelay]:
-    env = _agent_env(tmp)
+def running_relay(tmp: Path, receiver_url: str, api_key: str, login: str = LOGIN) -> Iterator[RunningRelay]:
+    """``login`` is the developer the agent names (its named identity is the login)."""
+    env = _agent_env(tmp, login)
     tap = Receiver().start()
     http_port, grpc_port = free_port(), free_port()
     Path(env["DEVTEL_CONFIG"]).write_text(
