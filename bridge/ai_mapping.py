@@ -271,6 +271,28 @@ def metric_points(ctx: MetricContext, metric: Any) -> tuple[list[AiPoint], list[
     return points, errors
 
 
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """What every point one data point (or event) yields shares: interval, kind, row."""
+
+    start_ns: int
+    time_ns: int
+    kind: str
+    developer: str
+    date: dt.date
+    row: tuple[str, str, str]  # tool, language, feature
+
+
+def _point(
+    ctx: MetricContext, name: str, stream_attrs: dict[str, Any], where: _Where, measure: str, value: float
+) -> AiPoint:
+    stream = _stream(name, measure, ctx.resource_text, ctx.scope, stream_attrs)
+    return AiPoint(
+        ctx.connection_id, stream, where.start_ns, where.time_ns, where.kind, value,
+        where.developer, where.date, *where.row, measure,
+    )
+
+
 def _points_of(
     ctx: MetricContext, name: str, rule: _Rule, kind: str, temporality: str, point: Any
 ) -> list[AiPoint]:
@@ -286,23 +308,8 @@ def _points_of(
     if temporality == DELTA and start_ns == 0:
         start_ns = time_ns
     stream_attrs = {**attrs, c.ATTR_DATE: date.isoformat()} if temporality == GAUGE else attrs
-    return [
-        AiPoint(
-            ctx.connection_id,
-            _stream(name, measure, ctx.resource_text, ctx.scope, stream_attrs),
-            start_ns,
-            time_ns,
-            temporality,
-            value,
-            developer,
-            date,
-            tool,
-            language,
-            feature,
-            measure,
-        )
-        for measure in rule.measures(attrs)
-    ]
+    where = _Where(start_ns, time_ns, temporality, developer, date, (tool, language, feature))
+    return [_point(ctx, name, stream_attrs, where, measure, value) for measure in rule.measures(attrs)]
 
 
 # Codex's approvals of a patch: its events are the only place it reports an edit and its lines.
@@ -364,20 +371,5 @@ def event_points(ctx: MetricContext, name: str, record: Any, attrs: dict[str, An
     date = _date({}, time_ns)
     developer = developer_of(ctx.resource, attrs)
     call = {k: attrs.get(k) for k in ("conversation.id", "call_id")}
-    return [
-        AiPoint(
-            ctx.connection_id,
-            _stream(name, measure, ctx.resource_text, ctx.scope, call),
-            time_ns,
-            time_ns,
-            DELTA,
-            value,
-            developer,
-            date,
-            CODEX,
-            UNKNOWN_LANGUAGE,
-            AGENT_FEATURE,
-            measure,
-        )
-        for measure, value in measures
-    ]
+    where = _Where(time_ns, time_ns, DELTA, developer, date, (CODEX, UNKNOWN_LANGUAGE, AGENT_FEATURE))
+    return [_point(ctx, name, call, where, measure, value) for measure, value in measures]
