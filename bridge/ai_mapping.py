@@ -141,6 +141,9 @@ _RULES: dict[str, _Rule] = {
     # Claude Code's input excludes cache reads and creations: all four kinds add up to its total.
     "claude_code.token.usage": _Rule(CLAUDE, _always("tokens"), "language"),
     "claude_code.cost.usage": _Rule(CLAUDE, _always("cost_usd"), "language"),
+    "claude_code.commit.count": _Rule(CLAUDE, _always("commits"), "language"),
+    "claude_code.pull_request.count": _Rule(CLAUDE, _always("pull_requests"), "language"),
+    "claude_code.active_time.total": _Rule(CLAUDE, _always("active_s"), "language"),
     "gemini_cli.session.count": _Rule(GEMINI, _always("sessions"), "programming_language"),
     "gemini_cli.tool.call.count": _Rule(GEMINI, _gemini_call, "programming_language"),
     "gemini_cli.file.operation.count": _Rule(GEMINI, _gemini_write, "programming_language"),

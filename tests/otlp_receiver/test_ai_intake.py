@@ -45,6 +45,9 @@ ZERO = {
     "tokens": 0.0,
     "cost_usd": 0.0,
     "wait_s": 0.0,
+    "commits": 0.0,
+    "pull_requests": 0.0,
+    "active_s": 0.0,
     "time_saved_s": 0.0,
 }
 
@@ -72,6 +75,8 @@ def claude_rows(sessions: int = 1, lines: int = 120, removed: int = 30) -> dict:
             "sessions": float(sessions),
             "tokens": 1500.0 * sessions,
             "cost_usd": round(0.42 * sessions, 6),
+            "commits": 1.0 * sessions,  # Claude Code's AI-assisted commits and active time are kept
+            "active_s": 300.0 * sessions,
             "time_saved_s": lines * 12.0,
         },
         ("claude_code", "python", "agent"): {
