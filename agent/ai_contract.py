@@ -14,6 +14,9 @@ from typing import Final
 ATTR_PATCH_LINES_ADDED: Final = "devtel.patch.lines_added"
 ATTR_PATCH_LINES_REMOVED: Final = "devtel.patch.lines_removed"
 
+# The tools' service.name values (Codex's differs per front end: codex_exec, codex_cli_rs, …).
+SERVICE_PREFIXES: Final = ("claude-code", "gemini-cli", "codex")
+
 # Attribute keys any tool's resource may keep (the relay then adds devtel's own identity).
 RESOURCE_KEYS: Final = frozenset({"service.name", "service.version", "os.type", "os.version", "host.arch"})
 # Keys any point or record of a known tool may keep: who and which session, never content.

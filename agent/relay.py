@@ -188,6 +188,7 @@ class Relay:
         items = _count(signal, request)
         if not items:
             return 0, ""  # an empty export: nothing to keep
+        from_a_tool = _from_an_ai_tool(request)
         if not self._agent.consent().allows(DETAILED):
             return items, "devtel consent is below detailed: nothing is relayed"
         if isinstance(request, ExportMetricsServiceRequest):
@@ -197,13 +198,26 @@ class Relay:
             dropped = clean_logs(request, self._identity())
             export = emit.Export(KIND_RELAY, _key(signal, request), "detailed", logs=request)
         if dropped == items:
-            raise Refused(
-                f"none of these {signal} is a known AI tool's (docs/ai.md lists them): "
-                "the devtel relay forwards no other application's telemetry"
-            )
+            if not from_a_tool:
+                raise Refused(
+                    f"none of these {signal} is a known AI tool's (docs/ai.md lists them): "
+                    "the devtel relay forwards no other application's telemetry"
+                )
+            return dropped, "not on the devtel relay's allowlist of AI tool measures"
         self._agent.enqueue([export])
         self._wake()
         return dropped, "not on the devtel relay's allowlist of AI tool measures" if dropped else ""
+
+
+def _from_an_ai_tool(request: Any) -> bool:
+    """A request of a known AI tool (by its service.name), which may hold nothing worth relaying
+    (Gemini CLI's start-up timings alone): that is answered 200, not refused like another app's."""
+    resources = getattr(request, "resource_metrics", None) or getattr(request, "resource_logs", [])
+    return any(
+        kv.key == C.RES_SERVICE_NAME and kv.value.string_value.startswith(ai.SERVICE_PREFIXES)
+        for r in resources
+        for kv in r.resource.attributes
+    )
 
 
 def _key(signal: str, request: Message) -> str:

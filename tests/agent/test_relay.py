@@ -246,6 +246,12 @@ def test_a_local_apps_metrics_and_traces_are_refused_and_nothing_is_stored(relay
     proto = {"Content-Type": "application/x-protobuf"}
     refused = httpx.post(f"{relay.url}/v1/metrics", content=app.request(), headers=proto)
     assert refused.status_code == 400 and "no other application" in refused.text
+    # An AI tool's request that holds nothing on the allowlist is no mistake: 200, all of it rejected.
+    gemini = ToolProcess(gemini_resource(), "gemini-cli", DELTA)
+    gemini.record("gemini_cli.startup.duration", 12.0, {"phase": "load_settings", "os_release": "6.1"})
+    quiet = httpx.post(f"{relay.url}/v1/metrics", content=gemini.request(), headers=proto)
+    assert quiet.status_code == 200
+    assert ExportMetricsServiceResponse.FromString(quiet.content).partial_success.rejected_data_points == 1
     traces = httpx.post(f"{relay.url}/v1/traces", content=b"", headers=proto)
     assert traces.status_code == 400 and "no traces" in traces.text
     with grpc.insecure_channel(f"127.0.0.1:{relay.grpc_port}") as channel:

@@ -54,7 +54,15 @@ def stored(db_url: str, connection_id: int, developer: str, cli: str) -> dict[st
         d=developer,
         t=TOOL[cli],
     )
-    names = ("tokens", "cost_usd", "lines_added", "suggestions_shown", "suggestions_accepted", "sessions")
+    names = (
+        "tokens",
+        "cost_usd",
+        "lines_added",
+        "suggestions_shown",
+        "suggestions_accepted",
+        "sessions",
+        "active_s",
+    )
     found: dict[str, Any] = {name: round(sum(float(getattr(r, name)) for r in rows), 6) for name in names}
     found["languages"] = sorted({r.language for r in rows if r.suggestions_accepted})
     return found

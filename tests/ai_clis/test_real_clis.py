@@ -56,6 +56,8 @@ def test_the_receiver_stores_what_the_cli_reported(
     want = session.run(cli, tmp_path, export)
     found = session.wait_stored(running.db_url, connection_id, developer, cli, want)
     _check(found, want)
+    if cli == "claude":  # its active-time counter is kept (the other two send none)
+        assert found["active_s"] > 0
     if cli != "codex":  # Codex names no language anywhere
         assert found["languages"] == ["python"]
     assert want.accepted == 1 and want.lines_added == 4, "the script ran to its end"
