@@ -156,8 +156,9 @@ class Settings:
     collectors: Mapping[str, Any] = field(default_factory=dict)  # the validated [collectors] table
     shell: Mapping[str, Any] = field(default_factory=dict)  # the validated [shell] table
     relay_enabled: bool = True  # `run` relays AI tools' OTLP from 127.0.0.1 (agent/relay.py)
-    relay_http_port: int = 4318  # the OTLP/HTTP port those tools default to; 0 turns it off
-    relay_grpc_port: int = 4317  # the OTLP/gRPC port (Gemini CLI's default); 0 turns it off
+    # Not the standard 4318/4317, which a developer's own Collector or Jaeger needs (docs/ai.md).
+    relay_http_port: int = 4328  # OTLP/HTTP; 0 turns it off
+    relay_grpc_port: int = 4327  # OTLP/gRPC; 0 turns it off
     extra_emails: tuple[str, ...] = ()  # [devtel] emails: the developer's other git addresses
     # Repository and branch names sent in clear under pseudonymous identities; all others are
     # keyed hashes. Branch names that cannot carry a person's name are allowed by default.

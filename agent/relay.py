@@ -2,11 +2,13 @@
 exporter) point at 127.0.0.1 and their data takes the agent's path out.
 
 What a tool sends passes the same gate as the agent's own data: below detailed consent it is
-dropped and nothing is stored. Otherwise content is stripped first (prompts, responses, tool
-arguments and output, file paths, error text, every log body), identity is replaced by the
-agent's own (named or pseudonymous, as the policy says), and only then is the request written
-to the durable outbox, from which the senders ship it. Traces are not relayed: spans of these
-tools carry prompts and tool input.
+dropped and nothing is stored. Otherwise only what ``agent/ai_contract.py`` allowlists goes on:
+the AI tools' known metrics and events, each with its known attribute keys (counts and
+categories, never a prompt, a path, an argument or a model's reasoning); every log body goes, and
+the tool's identity is replaced by the agent's own (named or pseudonymous, as the policy says).
+Only then is the request written to the durable outbox, from which the senders ship it. A request
+with nothing allowlisted (a local app's metrics sent here by mistake) is refused, and so are traces:
+spans of these tools carry prompts and tool input.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
+from agent import ai_contract as ai
 from agent import contract as C
 from agent import emit
 from agent.consent import DETAILED
@@ -64,12 +67,6 @@ CONTENT_NAMES = frozenset(
         "patch",
     }
 )
-# Who the data is about is the agent's business: the tools' own identity attributes go.
-IDENTITY_KEYS = frozenset(
-    {"user.id", "user.email", "user.account_uuid", "user.name", "user.full_name", "host.name", "host.id"}
-)
-
-
 def is_content(key: str) -> bool:
     """Content by name: a known content attribute, or anything about a prompt but its length or id."""
     last = key.rsplit(".", 1)[-1].lower()
@@ -78,26 +75,19 @@ def is_content(key: str) -> bool:
     return "prompt" in last and not last.endswith(("_length", "_id", "_count"))
 
 
-def _scrub(pairs: Any) -> None:
-    """Remove content and identity attributes in place, and content nested in key-value lists."""
-    keep = [kv for kv in pairs if not is_content(kv.key) and kv.key not in IDENTITY_KEYS]
-    for kv in keep:
-        _scrub_value(kv.value)
+class Refused(Exception):
+    """A request the relay will not forward at all: nothing in it is a known AI tool's measure."""
+
+
+def _keep(pairs: Any, allowed: frozenset[str]) -> None:
+    """Keep only the allowlisted attributes, and never one whose name says it is content."""
+    keep = [kv for kv in pairs if kv.key in allowed and not is_content(kv.key)]
     del pairs[:]
     pairs.extend(keep)
 
 
-def _scrub_value(value: AnyValue) -> None:
-    kind = value.WhichOneof("value")
-    if kind == "kvlist_value":
-        _scrub(value.kvlist_value.values)
-    elif kind == "array_value":
-        for item in value.array_value.values:
-            _scrub_value(item)
-
-
 def _stamp(resource_attrs: Any, identity: dict[str, str]) -> None:
-    _scrub(resource_attrs)
+    _keep(resource_attrs, ai.RESOURCE_KEYS)
     resource_attrs.extend(KeyValue(key=k, value=AnyValue(string_value=v)) for k, v in identity.items())
 
 
@@ -106,26 +96,74 @@ def _data_points(metric: Any) -> Iterable[Any]:
     return getattr(metric, kind).data_points if kind else ()
 
 
-def clean_metrics(request: ExportMetricsServiceRequest, identity: dict[str, str]) -> None:
+def clean_metrics(request: ExportMetricsServiceRequest, identity: dict[str, str]) -> int:
+    """Keep the allowlisted metrics with their allowlisted keys; returns the points dropped."""
+    dropped = 0
     for rm in request.resource_metrics:
         _stamp(rm.resource.attributes, identity)
         for sm in rm.scope_metrics:
-            _scrub(sm.scope.attributes)
+            del sm.scope.attributes[:]
+            kept = []
             for metric in sm.metrics:
+                allowed = ai.allowed_point_keys(metric.name)
+                if allowed is None:
+                    dropped += len(list(_data_points(metric)))
+                    continue
+                metric.description = ""
                 for point in _data_points(metric):
-                    _scrub(point.attributes)
+                    _keep(point.attributes, allowed)
                     del point.exemplars[:]  # exemplars carry the filtered attributes and trace ids
+                kept.append(metric)
+            del sm.metrics[:]
+            sm.metrics.extend(kept)
+    return dropped
 
 
-def clean_logs(request: ExportLogsServiceRequest, identity: dict[str, str]) -> None:
+def _event_of(record: Any) -> str:
+    """The event's name: Codex puts a source location in event_name and the name in event.name."""
+    for kv in record.attributes:
+        if kv.key == "event.name":
+            return kv.value.string_value
+    return record.event_name
+
+
+def _patch_counts(record: Any) -> None:
+    """Codex's apply_patch result carries the whole patch: keep only how many lines it adds and removes."""
+    values = {kv.key: kv.value.string_value for kv in record.attributes}
+    if values.get("tool_name") != "apply_patch" or "arguments" not in values:
+        return
+    added, removed = ai.patch_lines(values["arguments"])
+    record.attributes.extend(
+        [
+            KeyValue(key=ai.ATTR_PATCH_LINES_ADDED, value=AnyValue(int_value=added)),
+            KeyValue(key=ai.ATTR_PATCH_LINES_REMOVED, value=AnyValue(int_value=removed)),
+        ]
+    )
+
+
+def clean_logs(request: ExportLogsServiceRequest, identity: dict[str, str]) -> int:
+    """Keep the allowlisted events with their allowlisted keys; returns the records dropped."""
+    dropped = 0
     for rl in request.resource_logs:
         _stamp(rl.resource.attributes, identity)
         for sl in rl.scope_logs:
-            _scrub(sl.scope.attributes)
+            del sl.scope.attributes[:]
+            kept = []
             for record in sl.log_records:
+                name = _event_of(record)
+                allowed = ai.allowed_event_keys(name)
+                if allowed is None:
+                    dropped += 1
+                    continue
+                _patch_counts(record)
                 record.ClearField("body")  # a free-text line: the prompt, the error, the output
+                record.event_name = name
                 record.trace_id, record.span_id = b"", b""
-                _scrub(record.attributes)
+                _keep(record.attributes, allowed)
+                kept.append(record)
+            del sl.log_records[:]
+            sl.log_records.extend(kept)
+    return dropped
 
 
 class Relay:
@@ -140,23 +178,46 @@ class Relay:
         return {**identity.resource_attributes(), C.RES_INSTANCE_ID: self._agent.state.install_id()}
 
     def accept(self, signal: str, request: Message) -> tuple[int, str]:
-        """Store the request if consent allows; returns (items dropped, why) for partial_success."""
+        """Store what is allowlisted if consent allows; returns (items dropped, why) for
+        partial_success. Raises ``Refused`` for traces and for requests with no AI tool's data."""
         if signal not in ("metrics", "logs"):
-            return 0, ""  # traces: accepted so the tool stays quiet, never stored
+            raise Refused(
+                "the devtel relay takes no traces (AI tools put prompts and tool input on spans): "
+                "turn the tool's trace export off"
+            )
         items = _count(signal, request)
         if not items:
             return 0, ""  # an empty export: nothing to keep
+        from_a_tool = _from_an_ai_tool(request)
         if not self._agent.consent().allows(DETAILED):
             return items, "devtel consent is below detailed: nothing is relayed"
         if isinstance(request, ExportMetricsServiceRequest):
-            clean_metrics(request, self._identity())
+            dropped = clean_metrics(request, self._identity())
             export = emit.Export(KIND_RELAY, _key(signal, request), "detailed", metrics=request)
         else:
-            clean_logs(request, self._identity())
+            dropped = clean_logs(request, self._identity())
             export = emit.Export(KIND_RELAY, _key(signal, request), "detailed", logs=request)
+        if dropped == items:
+            if not from_a_tool:
+                raise Refused(
+                    f"none of these {signal} is a known AI tool's (docs/ai.md lists them): "
+                    "the devtel relay forwards no other application's telemetry"
+                )
+            return dropped, "not on the devtel relay's allowlist of AI tool measures"
         self._agent.enqueue([export])
         self._wake()
-        return 0, ""
+        return dropped, "not on the devtel relay's allowlist of AI tool measures" if dropped else ""
+
+
+def _from_an_ai_tool(request: Any) -> bool:
+    """A request of a known AI tool (by its service.name), which may hold nothing worth relaying
+    (Gemini CLI's start-up timings alone): that is answered 200, not refused like another app's."""
+    resources = getattr(request, "resource_metrics", None) or getattr(request, "resource_logs", [])
+    return any(
+        kv.key == C.RES_SERVICE_NAME and kv.value.string_value.startswith(ai.SERVICE_PREFIXES)
+        for r in resources
+        for kv in r.resource.attributes
+    )
 
 
 def _key(signal: str, request: Message) -> str:

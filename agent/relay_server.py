@@ -23,7 +23,7 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metr
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace
 
 from agent.errors import StateError
-from agent.relay import Relay
+from agent.relay import Refused, Relay
 
 HOST = "127.0.0.1"
 MAX_BODY = 16 << 20  # after decompression, as the receiver allows
@@ -93,6 +93,25 @@ def _inflate(body: bytes, encoding: str) -> bytes:
     return data
 
 
+def _read_chunked(stream: Any) -> bytes:
+    """A chunked body (Claude Code's exporter sends one), capped like any other."""
+    data = bytearray()
+    while True:
+        line = stream.readline(1024)
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError as exc:
+            raise BadInput(400, f"a malformed chunk size line: {line[:40]!r}") from exc
+        if size == 0:
+            while stream.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass  # trailers: none is used
+            return bytes(data)
+        if len(data) + size > MAX_BODY:
+            raise BadInput(413, f"the body is larger than {MAX_BODY} bytes")
+        data += stream.read(size)
+        stream.readline(1024)  # the CRLF after each chunk
+
+
 def decode(signal: _Signal, body: bytes, content_type: str) -> Message:
     media = content_type.split(";", 1)[0].strip().lower()
     request = signal.request()
@@ -139,21 +158,22 @@ def _handler(relay: Relay) -> type[BaseHTTPRequestHandler]:
             if signal is None:
                 self._reply(404, b"unknown path: use /v1/metrics, /v1/logs or /v1/traces")
                 return
-            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-                self.close_connection = True
-                self._reply(411, b"send a Content-Length; chunked bodies are not accepted")
-                return
-            if not 0 <= length <= MAX_BODY:
+            chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+            if not chunked and not 0 <= length <= MAX_BODY:
                 self.close_connection = True
                 self._reply(413 if length > MAX_BODY else 400, b"a Content-Length of 0 to 16 MiB is required")
                 return
             try:
-                raw = self.rfile.read(length)
+                raw = _read_chunked(self.rfile) if chunked else self.rfile.read(length)
                 body = _inflate(raw, (self.headers.get("Content-Encoding") or "").strip().lower())
                 content_type = self.headers.get("Content-Type") or ""
                 response = answer(relay, signal, decode(signal, body, content_type))
             except BadInput as exc:
+                self.close_connection = exc.status in (411, 413)
                 self._reply(exc.status, str(exc).encode())
+                return
+            except Refused as exc:
+                self._reply(400, str(exc).encode())
                 return
             except StateError as exc:  # the outbox cannot be written: the tool should retry
                 self._reply(503, str(exc).encode())
@@ -180,6 +200,10 @@ def _grpc_export(relay: Relay, signal: _Signal) -> Any:
             return answer(relay, signal, decode(signal, raw, "application/x-protobuf"))
         except BadInput as exc:
             code, message = grpc.StatusCode.INVALID_ARGUMENT, str(exc)
+        except Refused as exc:
+            traces = signal.name == "traces"
+            code = grpc.StatusCode.UNIMPLEMENTED if traces else grpc.StatusCode.INVALID_ARGUMENT
+            message = str(exc)
         except StateError as exc:  # the outbox cannot be written: the tool should retry
             code, message = grpc.StatusCode.UNAVAILABLE, str(exc)
         context.abort(code, message)  # raises

@@ -1,11 +1,12 @@
-"""AI assistants' OTLP metrics as points for ``_tool_developer_ai_metrics``: pure functions, no I/O.
+"""AI assistants' OTLP metrics and events as points for ``_tool_developer_ai_metrics``: pure functions.
 
-Claude Code (``claude_code.*``) and Gemini CLI (``gemini_cli.*``) are taken exactly as they send
-today, delta or cumulative; devtel's own ``devtel.ai.*`` are gauges of full-day totals. Each data
-point becomes one ``AiPoint`` per table column it feeds, carrying the stream it belongs to (a hash
-of metric, column, resource, scope and point attributes), its interval and how it accumulates.
-``bridge/ai_store.py`` turns points into increases; this module only says what a point means.
-Time saved is never read from a client: the store computes it.
+Claude Code (``claude_code.*``), Gemini CLI (``gemini_cli.*``) and Codex (``codex.*``) are taken
+exactly as the pinned releases send them (docs/ai.md), delta or cumulative; devtel's own
+``devtel.ai.*`` are gauges of full-day totals. Each data point (or event) becomes one ``AiPoint`` per
+table column it feeds, carrying the stream it belongs to (a hash of metric, column, resource, scope
+and point attributes), its interval and how it accumulates. ``bridge/ai_store.py`` turns points into
+increases; this module only says what a point means. Time saved is never read from a client: the
+store computes it.
 """
 
 from __future__ import annotations
@@ -18,18 +19,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from agent import ai_contract as ai
 from agent import contract as c
 from bridge.errors import InvalidReport
 from bridge.otlp_values import attributes
-from bridge.validate import date_at, text_at
+from bridge.validate import count_at, date_at, text_at
 
 DELTA, CUMULATIVE, GAUGE = "delta", "cumulative", "gauge"
 _TEMPORALITY = {1: DELTA, 2: CUMULATIVE}  # OTLP AggregationTemporality
-CLAUDE, GEMINI = "claude_code", "gemini_cli"
+CLAUDE, GEMINI, CODEX = "claude_code", "gemini_cli", "codex"
 AGENT_FEATURE = "agent"  # what the agentic CLIs do: edits proposed and applied on their own
 DEFAULT_FEATURE = "completion"
-# Who the developer is, in order: devtel's user.id (the agent relay sets it), then what the tools send.
-DEVELOPER_KEYS = (c.RES_DEVELOPER_ID, "user.email", "user.account_uuid", "installation.id")
+# Who the developer is, in order. First what the operator (OTEL_RESOURCE_ATTRIBUTES) or devtel's relay
+# put on the resource; then the person the tool names on its points; last the tool's install ids
+# (Claude Code's point user.id is an anonymous per-device hash, not a person).
+RESOURCE_DEVELOPER_KEYS = (c.RES_DEVELOPER_ID, "user.email", "user.account_uuid")
+POINT_DEVELOPER_KEYS = ("user.email", "user.account_uuid", "installation.id", c.RES_DEVELOPER_ID)
 MAX_LABEL_CHARS = 64
 UNKNOWN_LANGUAGE = "unknown"  # the tool does not say (Claude Code's line counts, Gemini CLI's)
 MAX_VALUE = 1e12  # far past any real day; larger is a broken or hostile sender
@@ -91,6 +96,36 @@ def _decision(accepted: frozenset[str]) -> Measures:
     return measures
 
 
+def _types(kinds: frozenset[str], measure: str = "tokens") -> Measures:
+    """Only the listed ``type`` values feed ``measure``: Gemini CLI's ``input`` already holds ``cache``."""
+    return lambda attrs: [measure] if attrs.get("type", attrs.get("token_type")) in kinds else []
+
+
+# Gemini CLI's tools that propose a change; reads, searches and shell calls are no suggestion.
+GEMINI_PROPOSALS = frozenset({"write_file", "replace", "edit"})
+GEMINI_ACCEPTED = frozenset({"accept", "auto_accept", "modify"})  # a modified proposal was taken
+GEMINI_WRITES = frozenset({"create", "update"})  # file operations that wrote a proposed file
+
+
+def _gemini_call(attrs: dict[str, Any]) -> list[str]:
+    """A proposed change decided on. An accepted ``write_file`` is counted from its file operation
+    instead, the only metric that names its language; a refused one (rejected, or blocked by a hook,
+    which sends no decision) is shown and not accepted, in language unknown."""
+    function = attrs.get("function_name")
+    if function not in GEMINI_PROPOSALS:
+        return []
+    accepted = attrs.get("decision") in GEMINI_ACCEPTED
+    if function == "write_file" and accepted:
+        return []
+    return ["suggestions_shown", "suggestions_accepted"] if accepted else ["suggestions_shown"]
+
+
+def _gemini_write(attrs: dict[str, Any]) -> list[str]:
+    if attrs.get("operation") in GEMINI_WRITES:
+        return ["suggestions_shown", "suggestions_accepted"]
+    return []  # a read: no suggestion
+
+
 @dataclass(frozen=True, slots=True)
 class _Rule:
     tool: str | None  # None: the point's devtel.ai.tool attribute names it
@@ -103,16 +138,24 @@ _RULES: dict[str, _Rule] = {
     "claude_code.session.count": _Rule(CLAUDE, _always("sessions"), "language"),
     "claude_code.lines_of_code.count": _Rule(CLAUDE, _line_type, "language"),
     "claude_code.code_edit_tool.decision": _Rule(CLAUDE, _decision(frozenset({"accept"})), "language"),
+    # Claude Code's input excludes cache reads and creations: all four kinds add up to its total.
     "claude_code.token.usage": _Rule(CLAUDE, _always("tokens"), "language"),
     "claude_code.cost.usage": _Rule(CLAUDE, _always("cost_usd"), "language"),
+    "claude_code.commit.count": _Rule(CLAUDE, _always("commits"), "language"),
+    "claude_code.pull_request.count": _Rule(CLAUDE, _always("pull_requests"), "language"),
+    "claude_code.active_time.total": _Rule(CLAUDE, _always("active_s"), "language"),
     "gemini_cli.session.count": _Rule(GEMINI, _always("sessions"), "programming_language"),
-    "gemini_cli.tool.call.count": _Rule(
-        GEMINI, _decision(frozenset({"accept", "auto_accept", "modify"})), "programming_language"
-    ),
+    "gemini_cli.tool.call.count": _Rule(GEMINI, _gemini_call, "programming_language"),
+    "gemini_cli.file.operation.count": _Rule(GEMINI, _gemini_write, "programming_language"),
     "gemini_cli.lines.changed": _Rule(GEMINI, _line_type, "programming_language"),
-    "gemini_cli.token.usage": _Rule(GEMINI, _always("tokens"), "programming_language"),
+    "gemini_cli.token.usage": _Rule(
+        GEMINI, _types(frozenset({"input", "output", "thought", "tool"})), "programming_language"
+    ),
     # A histogram in milliseconds: its sum is the time spent waiting for the model.
     "gemini_cli.api.request.latency": _Rule(GEMINI, _always("wait_s"), "programming_language", 0.001),
+    "codex.thread.started": _Rule(CODEX, _always("sessions"), "language"),
+    # A histogram per turn by token_type; "total" is input (cached included) plus output.
+    "codex.turn.token_usage": _Rule(CODEX, _types(frozenset({"total"})), "language"),
     c.M_AI_SHOWN: _Rule(None, _always("suggestions_shown"), c.ATTR_AI_LANGUAGE),
     c.M_AI_ACCEPTED: _Rule(None, _always("suggestions_accepted"), c.ATTR_AI_LANGUAGE),
     c.M_AI_LINES: _Rule(None, _always("lines_added"), c.ATTR_AI_LANGUAGE),
@@ -126,12 +169,19 @@ def is_mapped(name: str) -> bool:
 
 
 def developer_of(resource: dict[str, Any], attrs: dict[str, Any]) -> str:
-    """devtel's user.id when the agent (or its relay) sent it, else the tool's own identity."""
-    for key in DEVELOPER_KEYS:
-        value = resource.get(key, attrs.get(key))
-        if value not in (None, ""):
-            return text_at(value, key)
-    raise InvalidReport("resource", f"names no developer: one of {', '.join(DEVELOPER_KEYS)} is required")
+    """The operator's (or devtel relay's) identity on the resource wins over any the tool puts on
+    its points; among those a person (email, account) wins over an install or device id."""
+    for where, keys in (("resource", RESOURCE_DEVELOPER_KEYS), ("point", POINT_DEVELOPER_KEYS)):
+        found = resource if where == "resource" else attrs
+        for key in keys:
+            value = found.get(key)
+            if value not in (None, ""):
+                return text_at(value, key)
+    raise InvalidReport(
+        "resource",
+        f"names no developer: one of {', '.join(RESOURCE_DEVELOPER_KEYS)} (set OTEL_RESOURCE_ATTRIBUTES)"
+        f" or a point's {', '.join(POINT_DEVELOPER_KEYS)} is required",
+    )
 
 
 def _label(value: Any, key: str) -> str:
@@ -224,6 +274,28 @@ def metric_points(ctx: MetricContext, metric: Any) -> tuple[list[AiPoint], list[
     return points, errors
 
 
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """What every point one data point (or event) yields shares: interval, kind, row."""
+
+    start_ns: int
+    time_ns: int
+    kind: str
+    developer: str
+    date: dt.date
+    row: tuple[str, str, str]  # tool, language, feature
+
+
+def _point(
+    ctx: MetricContext, name: str, stream_attrs: dict[str, Any], where: _Where, measure: str, value: float
+) -> AiPoint:
+    stream = _stream(name, measure, ctx.resource_text, ctx.scope, stream_attrs)
+    return AiPoint(
+        ctx.connection_id, stream, where.start_ns, where.time_ns, where.kind, value,
+        where.developer, where.date, *where.row, measure,
+    )
+
+
 def _points_of(
     ctx: MetricContext, name: str, rule: _Rule, kind: str, temporality: str, point: Any
 ) -> list[AiPoint]:
@@ -239,20 +311,68 @@ def _points_of(
     if temporality == DELTA and start_ns == 0:
         start_ns = time_ns
     stream_attrs = {**attrs, c.ATTR_DATE: date.isoformat()} if temporality == GAUGE else attrs
-    return [
-        AiPoint(
-            ctx.connection_id,
-            _stream(name, measure, ctx.resource_text, ctx.scope, stream_attrs),
-            start_ns,
-            time_ns,
-            temporality,
-            value,
-            developer,
-            date,
-            tool,
-            language,
-            feature,
-            measure,
+    where = _Where(start_ns, time_ns, temporality, developer, date, (tool, language, feature))
+    return [_point(ctx, name, stream_attrs, where, measure, value) for measure in rule.measures(attrs)]
+
+
+# Codex's approvals of a patch: its events are the only place it reports an edit and its lines.
+CODEX_EDIT_TOOL = "apply_patch"
+CODEX_APPROVED = frozenset({"approved", "approved_for_session", "approved_execpolicy_amendment"})
+CODEX_EVENTS = frozenset({"codex.tool_decision", "codex.tool_result"})
+
+
+def mapped_event(name: str, attrs: dict[str, Any]) -> str | None:
+    """The AI event a record is, if any: Codex puts a source location in the record's event_name
+    and the event's real name in its ``event.name`` attribute."""
+    for candidate in (name, attrs.get("event.name")):
+        if candidate in CODEX_EVENTS:
+            return str(candidate)
+    return None
+
+
+def _event_time(record: Any, attrs: dict[str, Any]) -> int:
+    """Codex leaves time_unix_nano at 0: its event.timestamp, else the time the SDK observed it."""
+    stamp = attrs.get("event.timestamp")
+    if isinstance(stamp, str) and stamp:
+        try:
+            when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InvalidReport("event.timestamp", f"is not an ISO 8601 time: {stamp!r}") from exc
+        return int(when.timestamp() * 1e9)
+    return int(record.time_unix_nano or record.observed_time_unix_nano)
+
+
+def _patch_lines(attrs: dict[str, Any]) -> tuple[float, float]:
+    """The relay sends the counts; a direct export still has the patch itself."""
+    if ai.ATTR_PATCH_LINES_ADDED in attrs or ai.ATTR_PATCH_LINES_REMOVED in attrs:
+        return (
+            float(count_at(attrs.get(ai.ATTR_PATCH_LINES_ADDED, 0), ai.ATTR_PATCH_LINES_ADDED)),
+            float(count_at(attrs.get(ai.ATTR_PATCH_LINES_REMOVED, 0), ai.ATTR_PATCH_LINES_REMOVED)),
         )
-        for measure in rule.measures(attrs)
-    ]
+    patch = attrs.get("arguments")
+    return tuple(map(float, ai.patch_lines(patch))) if isinstance(patch, str) else (0.0, 0.0)  # type: ignore[return-value]
+
+
+def _codex_measures(name: str, attrs: dict[str, Any]) -> list[tuple[str, float]]:
+    if attrs.get("tool_name") != CODEX_EDIT_TOOL:
+        return []  # a shell command, a read: no suggestion
+    if name == "codex.tool_decision":
+        shown = [("suggestions_shown", 1.0)]
+        return [*shown, ("suggestions_accepted", 1.0)] if attrs.get("decision") in CODEX_APPROVED else shown
+    if str(attrs.get("success")).lower() != "true":
+        return []  # a patch that did not apply wrote nothing
+    added, removed = _patch_lines(attrs)
+    return [("lines_added", added), ("lines_removed", removed)]
+
+
+def event_points(ctx: MetricContext, name: str, record: Any, attrs: dict[str, Any]) -> list[AiPoint]:
+    """A Codex event as delta points, one stream per call, so a replayed event adds nothing."""
+    measures = _codex_measures(name, attrs)
+    if not measures:
+        return []
+    time_ns = _event_time(record, attrs)
+    date = _date({}, time_ns)
+    developer = developer_of(ctx.resource, attrs)
+    call = {k: attrs.get(k) for k in ("conversation.id", "call_id")}
+    where = _Where(time_ns, time_ns, DELTA, developer, date, (CODEX, UNKNOWN_LANGUAGE, AGENT_FEATURE))
+    return [_point(ctx, name, call, where, measure, value) for measure, value in measures]

@@ -17,6 +17,7 @@ serialise instead of counting it twice.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -29,7 +30,7 @@ from sqlalchemy.engine import Connection
 
 from bridge.ai_mapping import CUMULATIVE, DELTA, AiPoint
 from bridge.keyed import KeyedStatement
-from bridge.schema import AI_MEASURES, ai_metrics, ai_points
+from bridge.schema import AI_MEASURES, ai_metrics, ai_points, developer_metrics
 from bridge.upsert import for_dialect, utc_now
 
 DEFAULT_SECONDS_PER_LINE = 12.0  # the middle of the seed's 10-15 s a hand-typed line takes
@@ -123,10 +124,45 @@ def _upsert(conn: Connection, statements: dict[str, Any], rows: list[dict[str, A
         conn.execute(for_dialect(statements, conn.dialect.name, "AI upsert"), rows)
 
 
+def devlake_ids(conn: Connection, connection_id: int, emails: Iterable[str]) -> dict[str, str]:
+    """The DevLake developer id of each email the receiver has seen in a developer's day rows."""
+    t = developer_metrics
+    found: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(emails))):
+        stmt = (
+            sa.select(t.c.email, sa.func.min(t.c.developer_id))
+            .where(t.c.connection_id == connection_id, t.c.email.in_(chunk))
+            .group_by(t.c.email)
+        )
+        found.update({email: developer for email, developer in conn.execute(stmt)})
+    return found
+
+
+def _joined(conn: Connection, points: Sequence[AiPoint]) -> list[AiPoint]:
+    """A tool that names the developer by email is stored under their DevLake id where it is known,
+    so their AI rows join their DevLake rows."""
+    emails: dict[int, set[str]] = defaultdict(set)
+    for p in points:
+        if "@" in p.developer_id:
+            emails[p.connection_id].add(p.developer_id)
+    ids = {
+        (cid, email): dev
+        for cid, found in emails.items()
+        for email, dev in devlake_ids(conn, cid, found).items()
+    }
+    return [
+        dataclasses.replace(p, developer_id=ids[(p.connection_id, p.developer_id)])
+        if (p.connection_id, p.developer_id) in ids
+        else p
+        for p in points
+    ]
+
+
 def store_ai_points_in(conn: Connection, points: Sequence[AiPoint], time_saved: TimeSaved) -> int:
     """Apply the points that are new; returns the number of AI rows changed."""
     if not points:
         return 0
+    points = _joined(conn, points)
     state = _read_state(conn, sorted({p.state_key for p in points}))
     changed: dict[StateKey, AiPoint] = {}
     added: dict[RowKey, dict[str, float]] = defaultdict(lambda: dict.fromkeys(AI_MEASURES, 0.0))

@@ -242,6 +242,19 @@ def _map_ai_metric(result: MappingResult, ai_context: ai_mapping.MetricContext, 
         result.reject(1, message)
 
 
+def _map_ai_event(
+    result: MappingResult, connection_id: int, resource: dict[str, Any], scope: str, name: str,
+    record: Any, attrs: dict[str, Any],
+) -> None:
+    """An AI assistant's event (Codex's patch approvals): its points go to the AI table."""
+    try:
+        ctx = ai_mapping.context(connection_id, resource, scope)
+        result.ai_points.extend(ai_mapping.event_points(ctx, name, record, attrs))
+        result.accepted += 1
+    except InvalidReport as exc:
+        result.reject(1, f"{name}: {exc}")
+
+
 def _summary_fields(body: Any) -> list[tuple[str, Any]]:
     """The day-summary body's parts, validated, as (field, value) pairs."""
     summary = object_at(body, "body")
@@ -349,6 +362,11 @@ def map_logs(request: ExportLogsServiceRequest, connection_id: int) -> MappingRe
                         result.accepted += 1
                     except InvalidReport as exc:
                         result.reject(1, f"{name}: {exc}")
+                    continue
+                ai_event = ai_mapping.mapped_event(name, attrs)
+                if ai_event is not None:
+                    scope = scope_logs.scope.name
+                    _map_ai_event(result, connection_id, resource, scope, ai_event, record, attrs)
                     continue
                 if name != c.E_DAY_SUMMARY:
                     result.ignored += 1

@@ -75,6 +75,19 @@ def _only_theirs(conn: Connection, connection_id: int, developer: str) -> list[s
     return sorted(set(conn.execute(theirs).scalars()) - set(conn.execute(shared).scalars()))
 
 
+def _identities(conn: Connection, connection_id: int, developer: str) -> list[str]:
+    """Every id the person's rows may be stored under: the one given, the emails their day rows
+    carry, and the developer ids whose day rows carry it as email. AI tools name a person by email
+    (or by account id, which is then what an operator passes as ``--developer``)."""
+    t = developer_metrics
+    mine = t.c.connection_id == connection_id
+    emails = conn.execute(
+        sa.select(t.c.email).distinct().where(mine, t.c.developer_id == developer, t.c.email.is_not(None))
+    ).scalars()
+    ids = conn.execute(sa.select(t.c.developer_id).distinct().where(mine, t.c.email == developer)).scalars()
+    return sorted({developer, *emails, *ids} - {""})
+
+
 def forget(engine: Engine, connection_id: int, developer: str) -> Removed:
     """Delete every row of ``developer`` on ``connection_id``; a developer with no rows is no error."""
     developer = _check_developer(developer)
@@ -92,10 +105,11 @@ def forget(engine: Engine, connection_id: int, developer: str) -> Removed:
             if install_ids
             else 0
         )
+        identities = _identities(conn, connection_id, developer)
         for table in DATED_TABLES:
             deleted = conn.execute(
                 table.delete().where(
-                    table.c.connection_id == connection_id, table.c.developer_id == developer
+                    table.c.connection_id == connection_id, table.c.developer_id.in_(identities)
                 )
             )
             counts[table.name] = deleted.rowcount

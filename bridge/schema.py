@@ -177,6 +177,10 @@ AI_MEASURES = (
     "tokens",
     "cost_usd",
     "wait_s",
+    # Claude Code's own counters: AI-assisted commits and pull requests, seconds of active use.
+    "commits",
+    "pull_requests",
+    "active_s",
 )
 
 # devtel's own: AI assistant use per developer, day, tool, language and feature (issue 6), fed by
@@ -239,6 +243,9 @@ def ensure_schema(engine: Engine) -> None:
     from bridge.schema_upgrade import fold_legacy_snapshots
 
     fold_legacy_snapshots(engine)
+    from bridge.ai_schema_upgrade import add_missing_ai_columns
+
+    add_missing_ai_columns(engine)
 
 
 def _ensure_key_secret(conn: Connection) -> None:

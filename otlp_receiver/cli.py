@@ -16,9 +16,10 @@ import sqlalchemy as sa
 from bridge.connections import create_connection, delete_connection, list_connections, rotate_key
 from bridge.database import make_engine, resolve_url
 from bridge.errors import BridgeError
+from bridge.fake_ai import ai_requests
 from bridge.fake_team import generate_days, generate_installs
 from bridge.retention import Removed, forget, prune
-from otlp_receiver.fake import PostFailed, post_legacy, post_otlp, write_days
+from otlp_receiver.fake import PostFailed, post_legacy, post_otlp, write_team
 from otlp_receiver.settings import ReceiverSettings, SettingsError, ai_retention_days
 
 API_KEY_ENV = "DEVTEL_API_KEY"
@@ -95,7 +96,13 @@ def _parser() -> argparse.ArgumentParser:
     fake.add_argument("--weeks", type=int, default=6)
     fake.add_argument("--seed", type=int, default=42)
     fake.add_argument("--end", type=dt.date.fromisoformat, help="last date, YYYY-MM-DD (default yesterday)")
-    fake.add_argument("--connection", type=int, required=True, help="connection id the rows belong to")
+    fake.add_argument(
+        "--connection",
+        type=int,
+        help="connection id the rows belong to: with --db, and with --url --protocol legacy "
+        "(over OTLP the API key names the connection)",
+    )
+    fake.add_argument("--no-ai", action="store_true", help="leave out the team's AI assistant use")
     fake.add_argument("--url", help="post to this running receiver (e.g. http://127.0.0.1:4318)")
     fake.add_argument(
         "--protocol",
@@ -187,8 +194,19 @@ def _prune(args: argparse.Namespace) -> int:
 def _fake(args: argparse.Namespace) -> int:
     if args.developers < 1 or args.weeks < 1:
         raise UsageError("--developers and --weeks must be at least 1")
-    team = {"connection_id": args.connection, "seed": args.seed, "end": args.end}
+    if not args.url and not args.db:
+        target = resolve_url(None)
+        raise UsageError(
+            f"say where the fake team goes: --url of a running receiver, or --db (for instance "
+            f"--db {target}, the default database a receiver started here would use)"
+        )
+    needs_connection = args.db or args.protocol == "legacy"
+    if needs_connection and args.connection is None:
+        raise UsageError("--connection is required with --db and with --protocol legacy")
+    team = {"connection_id": args.connection or 0, "seed": args.seed, "end": args.end}
     days = list(generate_days(args.developers, args.weeks, **team))
+    installs = generate_installs(args.developers, args.weeks, seed=args.seed, end=args.end)
+    ai = [] if args.no_ai else ai_requests(days, args.seed)
     if args.url:
         api_key = args.api_key or os.environ.get(API_KEY_ENV)
         if not api_key:
@@ -200,15 +218,16 @@ def _fake(args: argparse.Namespace) -> int:
             "progress": not args.quiet,
         }
         if args.protocol == "otlp":
-            installs = generate_installs(args.developers, args.weeks, seed=args.seed, end=args.end)
-            post_otlp(days, installs, **common)
+            post_otlp(days, installs, ai=ai, **common)
         else:
             post_legacy([d.row for d in days], connection_id=args.connection, **common)
         print(f"posted {len(days)} developer-days to {args.url} via {args.protocol}")
         return 0
     engine = make_engine(resolve_url(args.db))
     try:
-        written = write_days([d.row for d in days], engine, progress=not args.quiet)
+        written = write_team(
+            days, installs, engine, connection_id=args.connection, ai=ai, progress=not args.quiet
+        )
     finally:
         engine.dispose()
     print(f"wrote {written} developer-days for {args.developers} developers")

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import httpx
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
@@ -18,9 +19,11 @@ from agent import contract as c
 from bridge.day import DeveloperDay
 from bridge.fake_team import FakeDay, FakeInstall
 from bridge.legacy import to_flat_report
+from bridge.otlp_mapping import map_logs, map_metrics
 from bridge.otlp_values import to_any_value, to_key_values
 from bridge.schema import ensure_schema
-from bridge.upsert import upsert_days
+from bridge.snapshot_store import store_otlp_in
+from bridge.upsert import run_in_transaction
 
 REPORT_URL = "{base}/api/rest/plugins/developer_telemetry/connections/{connection}/report"
 _DAYS_PER_REQUEST = 50
@@ -128,22 +131,25 @@ def post_otlp(
     *,
     url: str,
     api_key: str,
+    ai: Sequence[bytes] = (),
     concurrency: int = 4,
     progress: bool = True,
 ) -> int:
-    """POST the team to /v1/logs as a fleet of agents would; stop at the first refusal."""
+    """POST the team to /v1/logs (and its AI use to /v1/metrics) as a fleet of agents would; stop at
+    the first refusal."""
     headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/x-protobuf"}
-    target = url.rstrip("/") + "/v1/logs"
+    base = url.rstrip("/")
     with httpx.Client(headers=headers, timeout=60) as client:
 
-        def send(body: bytes) -> None:
-            response = client.post(target, content=body)
+        def send(item: tuple[str, bytes]) -> None:
+            target = base + item[0]
+            response = client.post(target, content=item[1])
             if response.status_code != 200:
                 raise PostFailed(f"{response.status_code} from {target}: {response.text[:500]}")
 
-        _send_all(
-            otlp_requests(days, installs), send, concurrency=concurrency, progress=progress, unit="request"
-        )
+        requests = [("/v1/logs", body) for body in otlp_requests(days, installs)]
+        requests += [("/v1/metrics", body) for body in ai]
+        _send_all(requests, send, concurrency=concurrency, progress=progress, unit="request")
     return len(days)
 
 
@@ -171,12 +177,27 @@ def post_legacy(
     return len(days)
 
 
-def write_days(days: Sequence[DeveloperDay], engine: Engine, *, progress: bool = True) -> int:
-    """Write through the bridge in batches, one transaction each."""
+def write_team(
+    days: Sequence[FakeDay],
+    installs: Sequence[FakeInstall],
+    engine: Engine,
+    *,
+    connection_id: int,
+    ai: Sequence[bytes] = (),
+    progress: bool = True,
+) -> int:
+    """Write what ``post_otlp`` would send, mapped and stored by the receiver's own code, one
+    transaction per request: every table the four dashboards read (day rows, command statistics,
+    installs, AI use)."""
     ensure_schema(engine)
-    batch = 500
-    with tqdm(total=len(days), unit="day", desc="writing", disable=not progress) as bar:
-        for start in range(0, len(days), batch):
-            upsert_days(engine, days[start : start + batch])
-            bar.update(min(batch, len(days) - start))
+    logs = otlp_requests(days, installs)
+    results = [map_logs(ExportLogsServiceRequest.FromString(b), connection_id) for b in logs]
+    results += [map_metrics(ExportMetricsServiceRequest.FromString(b), connection_id) for b in ai]
+    with tqdm(total=len(results), unit="request", desc="writing", disable=not progress) as bar:
+        for result in results:
+            if result.rejected:
+                raise PostFailed(f"the fake team does not map: {result.error_message()}")
+            items = result.to_store
+            run_in_transaction(engine, lambda conn, items=items: store_otlp_in(conn, items))
+            bar.update()
     return len(days)

@@ -53,3 +53,15 @@ if [ -x /usr/sbin/mariadbd ] && ! mysqladmin --user=root --host=127.0.0.1 ping >
         sleep 0.5
     done
 fi
+
+# The real AI coding CLIs the tests drive (tests/ai_clis/), at the versions package-lock.json pins.
+clis=tests/ai_clis
+if command -v npm >/dev/null; then
+    if [ ! -f "$clis/node_modules/.devtel-installed" ] || [ "$clis/package-lock.json" -nt "$clis/node_modules/.devtel-installed" ]; then
+        echo "bootstrap: installing the AI CLIs of $clis/package-lock.json with npm ci" >&2
+        (cd "$clis" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        touch "$clis/node_modules/.devtel-installed"
+    fi
+else
+    echo "bootstrap: npm is missing; the AI CLI tests need Node.js 20+ and npm (Debian: apt-get install nodejs npm)" >&2
+fi

@@ -137,13 +137,10 @@ def test_content_and_the_tools_identity_never_reach_the_outbox(relay: LocalRelay
     assert resource["user.id"] == LOGIN and resource["user.email"] == EMAIL
     assert resource["service.name"] == "claude-code"
     records = logs.resource_logs[0].scope_logs[0].log_records
-    assert [r.event_name for r in records] == [
-        "claude_code.user_prompt",
-        "claude_code.tool_result",
-        "claude_code.api_error",
-    ]
+    # the prompt event is not on the allowlist at all: it is dropped whole
+    assert [r.event_name for r in records] == ["claude_code.tool_result", "claude_code.api_error"]
     kept = {kv.key for r in records for kv in r.attributes}
-    assert {"prompt_length", "tool_name", "duration_ms", "status_code", "session.id"} <= kept
+    assert {"tool_name", "duration_ms", "status_code", "session.id"} <= kept
     assert not kept & {"prompt", "tool_parameters", "error", "user.email", "user.account_uuid"}
     assert all(not r.HasField("body") for r in records)
     metrics = ExportMetricsServiceRequest.FromString(next(b for _, s, b in items if s == "metrics"))
@@ -225,8 +222,10 @@ def test_bad_requests_get_the_right_answer_and_store_nothing(relay: LocalRelay) 
             413,
         ),
     ]
-    chunked = httpx.post(f"{relay.url}/v1/metrics", content=iter([b"\n\x00"]), headers=proto)
-    cases.append((chunked, 411))
+    # a chunked body (Claude Code's exporter sends them) is read, then judged like any other
+    garbage = iter([b"\xff\xff", b"\xff garbage"])
+    chunked = httpx.post(f"{relay.url}/v1/metrics", content=garbage, headers=proto)
+    cases.append((chunked, 400))
     empty = httpx.post(f"{relay.url}/v1/metrics", content=b"", headers=proto)
     assert empty.status_code == 200  # a valid, empty export: nothing to keep
     for answer, status in cases:
@@ -237,6 +236,33 @@ def test_bad_requests_get_the_right_answer_and_store_nothing(relay: LocalRelay) 
         with pytest.raises(grpc.RpcError) as failure:
             export(b"\xff\xff\xff garbage", timeout=10)
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert relay.items() == []
+
+
+def test_a_local_apps_metrics_and_traces_are_refused_and_nothing_is_stored(relay: LocalRelay) -> None:
+    assert main(["consent", "detailed"]) == 0
+    app = ToolProcess({"service.name": "my-web-app"}, "my.app", DELTA)
+    app.add("http.server.request.count", 7, {"http.route": "/home/ana/private"})
+    proto = {"Content-Type": "application/x-protobuf"}
+    refused = httpx.post(f"{relay.url}/v1/metrics", content=app.request(), headers=proto)
+    assert refused.status_code == 400 and "no other application" in refused.text
+    # An AI tool's request that holds nothing on the allowlist is no mistake: 200, all of it rejected.
+    gemini = ToolProcess(gemini_resource(), "gemini-cli", DELTA)
+    gemini.record("gemini_cli.startup.duration", 12.0, {"phase": "load_settings", "os_release": "6.1"})
+    quiet = httpx.post(f"{relay.url}/v1/metrics", content=gemini.request(), headers=proto)
+    assert quiet.status_code == 200
+    assert ExportMetricsServiceResponse.FromString(quiet.content).partial_success.rejected_data_points == 1
+    traces = httpx.post(f"{relay.url}/v1/traces", content=b"", headers=proto)
+    assert traces.status_code == 400 and "no traces" in traces.text
+    with grpc.insecure_channel(f"127.0.0.1:{relay.grpc_port}") as channel:
+        export = channel.unary_unary(
+            "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+            request_serializer=None,
+            response_deserializer=None,
+        )
+        with pytest.raises(grpc.RpcError) as failure:
+            export(b"", timeout=10)
+    assert failure.value.code() == grpc.StatusCode.UNIMPLEMENTED
     assert relay.items() == []
 
 

@@ -78,7 +78,7 @@ ROUTES = tuple(os.environ.get("DEVTEL_BENCH_ROUTES", "otlp-http,otlp-grpc,legacy
 REPEATS = int(os.environ.get("DEVTEL_BENCH_SCALE_REPEATS", "1"))
 DAYS_PER_DEVELOPER = 300
 FLEET_CONNECTION = 0  # the fleet's rows; the bench's connections get ids from 1 up
-FILL_VERSION = 2  # raise when fleet_fill.py or the schema changes: cached databases are refilled
+FILL_VERSION = 3  # raise when fleet_fill.py or the schema changes: cached databases are refilled
 FIRST_DAY = dt.date(2025, 6, 1)
 RAW_CONNECTION = 900_000
 

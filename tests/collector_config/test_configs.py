@@ -136,8 +136,18 @@ def test_relay_fans_out_to_receiver_with_bearer_and_grafana_cloud_with_basic_aut
         "otlphttp/devtel": "bearertokenauth/devtel",
         "otlphttp/grafana_cloud": "basicauth/grafana_cloud",
     }
-    for pipeline in config["service"]["pipelines"].values():
-        assert set(pipeline["exporters"]) == set(auth)
+    for signal in ("metrics", "logs"):
+        pipelines = [p for n, p in config["service"]["pipelines"].items() if n.split("/")[0] == signal]
+        assert {e for p in pipelines for e in p["exporters"]} == set(auth)
+
+
+def test_relay_makes_grafana_clouds_copy_cumulative():
+    """Grafana Cloud rejects delta sums, which Claude Code and Codex send by default."""
+    pipelines = load(CONFIG_DIR / "agent-relay.yaml")["service"]["pipelines"]
+    for name, pipeline in pipelines.items():
+        if name.startswith("metrics") and "otlphttp/grafana_cloud" in pipeline["exporters"]:
+            assert "deltatocumulative" in pipeline["processors"]
+            assert pipeline["exporters"] == ["otlphttp/grafana_cloud"]
 
 
 def test_gateway_scrubs_personal_attributes_and_load_balances():
@@ -185,3 +195,31 @@ def test_gateway_forwards_each_agents_own_key_instead_of_holding_one():
     (header,) = config["extensions"]["headers_setter/agent_auth"]["headers"]
     assert header["key"].lower() == "authorization" and header["from_context"] == "authorization"
     assert "DEVTEL_API_KEY" not in (CONFIG_DIR / "gateway.yaml").read_text()
+
+
+def _contract_keys() -> tuple[set[str], set[str]]:
+    """(resource keys, point and record keys) the receiver reads, from the two contract modules."""
+    from agent import ai_contract as ai
+    from agent import contract as c
+
+    resource = {v for k, v in vars(c).items() if k.startswith("RES_")} | set(ai.RESOURCE_KEYS)
+    resource -= {c.RES_EMAIL, c.RES_FULL_NAME}  # personal data the gateway removes by design
+    points = {v for k, v in vars(c).items() if k.startswith("ATTR_")} | set(c.BASE_FIELDS)
+    points |= set(ai.COMMON_KEYS).union(*ai.METRICS.values(), *ai.EVENTS.values())
+    return resource, points
+
+
+def test_gateway_allowlists_keep_every_attribute_the_receiver_reads():
+    """Checked against agent/contract.py and agent/ai_contract.py, so the gateway and the receiver
+    cannot drift: base telemetry's install_id, heartbeat_at, …, devtel's day attributes, AI tools' keys."""
+    text = (CONFIG_DIR / "gateway.yaml").read_text()
+    config = load(CONFIG_DIR / "gateway.yaml")
+    lists = [
+        set(re.findall(r'"([^"]+)"', found))
+        for found in re.findall(r"keep_keys\(attributes, \[([^\]]*)\]\)", text)
+    ]
+    metric_resource, datapoint, log_resource = lists
+    resource, points = _contract_keys()
+    assert resource - metric_resource == set() and resource - log_resource == set()
+    assert points - datapoint == set()
+    assert (resource | points) - set(config["processors"]["redaction/pii"]["allowed_keys"]) == set()

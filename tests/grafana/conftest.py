@@ -84,6 +84,7 @@ def _fill_through_receiver(url: str, workdir: Path) -> None:
                     "--api-key",
                     api_key,
                     "--quiet",
+                    "--no-ai",  # the proofs' AI team comes from tests/grafana/ai_team.py
                 ],
                 cwd=ROOT,
                 check=True,

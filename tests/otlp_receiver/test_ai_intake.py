@@ -45,6 +45,9 @@ ZERO = {
     "tokens": 0.0,
     "cost_usd": 0.0,
     "wait_s": 0.0,
+    "commits": 0.0,
+    "pull_requests": 0.0,
+    "active_s": 0.0,
     "time_saved_s": 0.0,
 }
 
@@ -72,6 +75,8 @@ def claude_rows(sessions: int = 1, lines: int = 120, removed: int = 30) -> dict:
             "sessions": float(sessions),
             "tokens": 1500.0 * sessions,
             "cost_usd": round(0.42 * sessions, 6),
+            "commits": 1.0 * sessions,  # Claude Code's AI-assisted commits and active time are kept
+            "active_s": 300.0 * sessions,
             "time_saved_s": lines * 12.0,
         },
         ("claude_code", "python", "agent"): {
@@ -184,6 +189,8 @@ def test_gemini_cli_over_grpc_with_decisions_lines_and_waiting(served: Served) -
     process.add("gemini_cli.lines.changed", 50, {**std, "function_name": "replace", "type": "added"})
     process.add("gemini_cli.lines.changed", 10, {**std, "function_name": "replace", "type": "removed"})
     process.add("gemini_cli.token.usage", 900, {**std, "model": "gemini-2.5-pro", "type": "input"})
+    # input already holds the cache: counted once
+    process.add("gemini_cli.token.usage", 300, {**std, "model": "gemini-2.5-pro", "type": "cache"})
     process.record("gemini_cli.api.request.latency", 2000, {**std, "model": "gemini-2.5-pro"})
     process.record("gemini_cli.api.request.latency", 3000, {**std, "model": "gemini-2.5-pro"})
     process.add(
@@ -205,7 +212,14 @@ def test_gemini_cli_over_grpc_with_decisions_lines_and_waiting(served: Served) -
             "tokens": 900.0,
             "wait_s": 5.0,
             "time_saved_s": 50 * 12.0 - 5.0,
-        }
+        },
+        # a written file names its language: an accepted suggestion in Go
+        ("gemini_cli", "go", "agent"): {
+            **ZERO,
+            "date": today(),
+            "suggestions_shown": 1.0,
+            "suggestions_accepted": 1.0,
+        },
     }
 
 

@@ -19,6 +19,7 @@ from agent import contract as c
 from bridge.database import make_engine
 from bridge.otlp_values import to_key_values
 from tests.otlp_receiver.test_ai_intake import devtel_ai_request
+from tests.support.ai_tools import DELTA, ToolProcess, claude_resource
 from tests.support.otlp import DayFigures, developer_resource, metrics_request, summary_request
 from tests.support.processes import RunningReceiver, create_connection, receiver_cli, start_receiver
 
@@ -197,3 +198,26 @@ def test_serve_prunes_the_ai_tables_when_it_starts(fleet: Fleet, tmp_path: Path)
     assert fleet.count("_tool_developer_ai_metrics") == 1 and fleet.count("_devtel_ai_points") == 3
     assert fleet.count("_tool_developer_metrics") == 2  # only the AI tables have a default retention
     assert "AI retention (100 days): removed" in second.log()
+
+
+def _claude_lines(fleet: Fleet, email: str, lines: int) -> None:
+    """Claude Code naming its user by email only, as it does when logged in."""
+    process = ToolProcess(claude_resource(), "com.anthropic.claude_code", DELTA)
+    process.add("claude_code.lines_of_code.count", lines, {"user.email": email, "type": "added"})
+    fleet.post("/v1/metrics", process.request())
+
+
+def test_an_ai_tools_email_joins_the_devlake_id_and_forget_removes_every_identity(fleet: Fleet) -> None:
+    _claude_lines(fleet, "hal@example.com", 10)  # before the receiver knows whose email it is
+    assert fleet.count("_tool_developer_ai_metrics", developer_id="hal@example.com") == 1
+    fleet.send_day("hal", "hal-laptop", TODAY)  # hal's DevLake rows carry hal@example.com
+    _claude_lines(fleet, "hal@example.com", 5)
+    joined = fleet.count("_tool_developer_ai_metrics", developer_id="hal", tool="claude_code")
+    assert joined == 1  # stored under the DevLake id now, beside hal's own rows
+    fleet.send_day("ola", "ola-laptop", TODAY)
+    code, _, err = fleet.cli("forget", "--connection", str(fleet.connection_id), "--developer", "hal")
+    assert code == 0, err
+    for developer in ("hal", "hal@example.com"):
+        assert fleet.count("_tool_developer_ai_metrics", developer_id=developer) == 0
+        assert fleet.count("_devtel_ai_points", developer_id=developer) == 0
+    assert fleet.count("_tool_developer_ai_metrics", developer_id="ola") == 1
