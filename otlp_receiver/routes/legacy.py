@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bridge.legacy import parse_report
+from bridge.legacy_snapshots import legacy_snapshots
 from otlp_receiver.auth import parse_authorization
 from otlp_receiver.body import decode_json, read_body, require_json
 from otlp_receiver.errors import RequestError, Unauthorized
@@ -41,7 +42,7 @@ async def report(request: Request) -> JSONResponse:
             request.stream(), request.headers.get("content-encoding", ""), state.settings.legacy_max_body
         )
         day = parse_report(decode_json(body), connection_id)
-        await state.legacy_writer.submit([day])
+        await state.legacy_writer.submit(legacy_snapshots(day))
     except Exception as exc:
         error = as_request_error(exc, retry_after=state.settings.retry_after)
         response = devlake_body(error.http_status, error.message)
