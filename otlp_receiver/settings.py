@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from bridge.ai_store import DEFAULT_SECONDS_PER_LINE as DEFAULT_AI_SECONDS_PER_LINE
+from bridge.dates import min_date
 from bridge.retention import DEFAULT_AI_RETENTION_DAYS
 
 # Environment variables (each also a command-line option of `devtel-receiver serve`).
@@ -99,6 +100,10 @@ class ReceiverSettings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(db_url=db_url, **values)  # type: ignore[arg-type]
         settings.check_workers()
+        try:
+            min_date()  # DEVTEL_MIN_DATE, checked now: a bad value stops serve, not every report
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         return settings
 
     def check_workers(self) -> None:

@@ -8,7 +8,11 @@ computed here from the bodies, never from devtel's code.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,7 @@ import sqlalchemy as sa
 from bridge.database import make_engine
 from tests.otlp_receiver.conftest import Served
 from tests.support.otlp import developer_resource, summary_request
+from tests.support.processes import create_connection, start_receiver
 
 TESTDATA = Path(__file__).resolve().parents[1] / "testdata"
 COLLECTOR_FIXTURES = [
@@ -226,3 +231,79 @@ def test_old_collector_and_devtel_agent_during_a_migration_merge(served: Served)
         [*m["projects"], {"name": "mobile-app"}], key=lambda p: p if isinstance(p, str) else p["name"]
     )
     assert as_json(row["development_activity"])["test_runs_detected"] == 6
+
+
+def test_ids_differing_in_case_or_trailing_space_are_distinct_developers(served: Served) -> None:
+    """utf8mb4_bin-like keys: never one row that flips between two developers (the shared
+    MariaDB's default collation ignores case, so this fails without an explicit one)."""
+    ids = ["Sarah.Johnson", "sarah.johnson", "sarah.johnson "]
+    for hours, developer in enumerate(ids, start=1):
+        body = collector_body(developer=developer)
+        body["metrics"]["active_hours"] = hours
+        assert send_like_the_collector(served, body).status_code == 200
+    for hours, developer in enumerate(ids, start=1):
+        assert row_of(served, developer, body["date"])["active_hours"] == hours
+    for table in ("_tool_developer_metrics", "_devtel_install_days"):
+        found = query(
+            served,
+            f"SELECT developer_id FROM {table} WHERE connection_id = :c"
+            " AND LOWER(developer_id) LIKE 'sarah.johnson%' AND date = :t",
+            t=body["date"],
+        )
+        assert sorted(r["developer_id"] for r in found) == sorted(ids), table
+
+
+def test_install_ids_differing_in_case_are_two_installs(served: Served) -> None:
+    for host in ("MacBook", "macbook"):
+        body = collector_body(developer="case.hosts", hostname=host)
+        assert send_like_the_collector(served, body).status_code == 200
+    found = query(
+        served,
+        "SELECT install_id FROM _devtel_install_days"
+        " WHERE connection_id = :c AND developer_id = 'case.hosts'",
+    )
+    assert sorted(r["install_id"] for r in found) == ["MacBook", "macbook"]
+
+
+@pytest.mark.parametrize("date", ["1999-12-31", "1970-01-01", "2199-01-01"])
+def test_days_before_the_floor_or_ahead_of_the_clock_are_400_naming_the_field(
+    served: Served, date: str
+) -> None:
+    body = collector_body(developer="dated.user", date=date)
+    response = send_like_the_collector(served, body)
+    assert response.status_code == 400, response.text
+    assert response.json()["message"].startswith("date: ")
+    assert query(served, "SELECT * FROM _tool_developer_metrics WHERE developer_id = 'dated.user'") == []
+
+
+def test_tomorrow_is_accepted_and_the_day_after_is_not(served: Served) -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    tomorrow = collector_body(developer="clock.user", date=str(today + dt.timedelta(days=1)))
+    assert send_like_the_collector(served, tomorrow).status_code == 200
+    later = collector_body(developer="clock.user", date=str(today + dt.timedelta(days=3)))
+    response = send_like_the_collector(served, later)
+    assert response.status_code == 400 and "ahead of the receiver's clock" in response.json()["message"]
+
+
+def test_the_floor_is_configurable_and_a_bad_one_stops_serve(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'floor.db'}"
+    connection_id, api_key = create_connection(db_url, "floor")
+    bad = subprocess.run(
+        [sys.executable, "-m", "otlp_receiver", "serve", "--db", db_url, "--port", "0"],
+        env={**os.environ, "DEVTEL_MIN_DATE": "last year"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "DEVTEL_MIN_DATE" in bad.stderr, bad.stderr
+    receiver = start_receiver(db_url, tmp_path, extra_env={"DEVTEL_MIN_DATE": "2026-02-15"})
+    try:
+        served = Served(receiver, connection_id, api_key)
+        old = collector_body("collector_report_old.json")  # 2026-02-13
+        response = send_like_the_collector(served, old)
+        assert response.status_code == 400 and response.json()["message"].startswith(
+            "date: 2026-02-13 is before"
+        )
+        assert send_like_the_collector(served, collector_body()).status_code == 200  # 2026-02-18
+    finally:
+        assert receiver.stop() == 0, receiver.log()
