@@ -52,11 +52,24 @@ def _parser() -> argparse.ArgumentParser:
         help="receiver processes sharing the ports, one per core to use (default 1; MySQL/MariaDB only)",
     )
     serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    serve.add_argument(
+        "--devlake-encryption-secret",
+        metavar="SECRET",
+        help="DevLake's ENCRYPTION_SECRET, to accept DevLake's own API keys (prefer the environment"
+        " variable DEVTEL_DEVLAKE_ENCRYPTION_SECRET: a command line is visible to other users)",
+    )
 
     conns = commands.add_parser("connections", help="manage connections and their API keys")
     conn_commands = conns.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = conn_commands.add_parser("create", help="create a connection; prints its API key once")
     create.add_argument("--name", required=True)
+    create.add_argument(
+        "--id",
+        type=int,
+        metavar="N",
+        help="the connection id to use (to keep a DevLake-era id); default: one past every id"
+        " devtel issued and every DevLake connection id",
+    )
     create.add_argument("--json", action="store_true", help='print {"id", "name", "api_key"} as JSON')
     _add_db(create)
     listing = conn_commands.add_parser("list", help="list connections (never their keys)")
@@ -115,7 +128,12 @@ def _serve(args: argparse.Namespace) -> int:
     from otlp_receiver.server import run
 
     settings = ReceiverSettings.from_env(
-        resolve_url(args.db), host=args.host, port=args.port, grpc_port=args.grpc_port, workers=args.workers
+        resolve_url(args.db),
+        host=args.host,
+        port=args.port,
+        grpc_port=args.grpc_port,
+        workers=args.workers,
+        devlake_encryption_secret=args.devlake_encryption_secret,
     )
     return run(settings, log_level=args.log_level)
 
@@ -124,7 +142,7 @@ def _connections(args: argparse.Namespace) -> int:
     engine = make_engine(resolve_url(args.db))
     try:
         if args.action == "create":
-            issued = create_connection(engine, args.name)
+            issued = create_connection(engine, args.name, args.id)
         elif args.action == "rotate":
             issued = rotate_key(engine, args.id)
         elif args.action == "delete":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bridge.ai_store import DEFAULT_SECONDS_PER_LINE as DEFAULT_AI_SECONDS_PER_LINE
 from bridge.dates import min_date
@@ -21,6 +21,7 @@ RETRY_AFTER_ENV = "DEVTEL_RETRY_AFTER_SECONDS"  # default 5, sent with 503 and 4
 AI_SECONDS_PER_LINE_ENV = "DEVTEL_AI_SECONDS_PER_LINE"  # default 12: time saved per accepted AI line
 AI_RETENTION_ENV = "DEVTEL_AI_RETENTION_DAYS"  # default 90: AI rows older than this are pruned daily
 WORKERS_ENV = "DEVTEL_RECEIVER_WORKERS"  # default 1: receiver processes sharing the ports (MySQL only)
+DEVLAKE_SECRET_ENV = "DEVTEL_DEVLAKE_ENCRYPTION_SECRET"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
@@ -81,6 +82,8 @@ class ReceiverSettings:
     ai_seconds_per_line: float = DEFAULT_AI_SECONDS_PER_LINE
     ai_retention_days: int = DEFAULT_AI_RETENTION_DAYS
     workers: int = DEFAULT_WORKERS
+    # DevLake's ENCRYPTION_SECRET, to accept DevLake's own API keys; never printed (repr=False).
+    devlake_encryption_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, db_url: str, **overrides: object) -> ReceiverSettings:
@@ -96,6 +99,7 @@ class ReceiverSettings:
             "ai_seconds_per_line": _seconds_env(AI_SECONDS_PER_LINE_ENV, DEFAULT_AI_SECONDS_PER_LINE),
             "ai_retention_days": ai_retention_days(),
             "workers": _int_env(WORKERS_ENV, DEFAULT_WORKERS, minimum=1),
+            "devlake_encryption_secret": os.environ.get(DEVLAKE_SECRET_ENV) or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(db_url=db_url, **values)  # type: ignore[arg-type]

@@ -92,7 +92,8 @@ class ReceiverState:
     @classmethod
     def create(cls, settings: ReceiverSettings) -> ReceiverState:
         engine = make_engine(settings.db_url)
-        return cls(settings=settings, engine=engine, keys=KeyIndex(engine))
+        keys = KeyIndex(engine, devlake_secret=settings.devlake_encryption_secret)
+        return cls(settings=settings, engine=engine, keys=keys)
 
     def prepare_schema(self) -> None:
         """Create missing tables; a database that is down now is retried on the first write."""

@@ -63,7 +63,12 @@ def test_older_collector_body_with_commands_and_os_info_is_accepted() -> None:
 
 @pytest.mark.parametrize(
     ("os_info", "stored"),
-    [({"name": "macOS", "version": "14.2.1"}, "macOS 14.2.1"), (None, None), (3, None), ("x" * 300, "x" * 255)],
+    [
+        ({"name": "macOS", "version": "14.2.1"}, "macOS 14.2.1"),
+        (None, None),
+        (3, None),
+        ("x" * 300, "x" * 255),
+    ],
 )
 def test_os_info_in_any_old_shape_never_fails_the_report(os_info: Any, stored: str | None) -> None:
     body = load("collector_report_old.json") | {"os_info": os_info}
