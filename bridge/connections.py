@@ -21,7 +21,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from bridge.devlake_tables import devlake_connection_ids
 from bridge.errors import ConnectionIdTaken, DuplicateConnectionName, InvalidReport, UnknownConnection
-from bridge.schema import VARCHAR_MAX_CHARS, connections, ensure_schema, key_secret, settings
+from bridge.migrate import ensure_schema
+from bridge.schema import VARCHAR_MAX_CHARS, connections, key_secret, settings
 from bridge.upsert import run_in_transaction, utc_now
 
 API_KEY_LENGTH = 128

@@ -16,13 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.errors import InvalidReport
+from bridge.migrate import ensure_schema
 from bridge.schema import (
     VARCHAR_MAX_CHARS,
     ai_metrics,
     ai_points,
     command_stats,
     developer_metrics,
-    ensure_schema,
     install_days,
     installs,
 )

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator, UserDefinedType
 
 # The smallest JSON column we write into is DevLake's MySQL TEXT.
@@ -251,18 +251,8 @@ settings = sa.Table(
 KEY_SECRET_SETTING = "api_key_hmac_secret"
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create what is missing and upgrade devtel's own tables; never alter DevLake's."""
-    metadata.create_all(engine, checkfirst=True)
-    with engine.begin() as conn:
-        _ensure_key_secret(conn)
-    # Imported here: the upgrade writes through the snapshot store, which needs these tables.
-    from bridge.schema_upgrade import fold_legacy_snapshots
-
-    fold_legacy_snapshots(engine)
-
-
-def _ensure_key_secret(conn: Connection) -> None:
+def ensure_key_secret(conn: Connection) -> None:
+    """The receiver's random HMAC secret for devtel's API keys, made once per database."""
     found = conn.execute(
         sa.select(settings.c.value).where(settings.c.name == KEY_SECRET_SETTING)
     ).scalar_one_or_none()

@@ -18,8 +18,8 @@ from agent import contract as c
 from bridge.day import DeveloperDay
 from bridge.fake_team import FakeDay, FakeInstall
 from bridge.legacy import to_flat_report
+from bridge.migrate import ensure_schema
 from bridge.otlp_values import to_any_value, to_key_values
-from bridge.schema import ensure_schema
 from bridge.upsert import upsert_days
 
 REPORT_URL = "{base}/api/rest/plugins/developer_telemetry/connections/{connection}/report"

@@ -22,6 +22,7 @@ AI_SECONDS_PER_LINE_ENV = "DEVTEL_AI_SECONDS_PER_LINE"  # default 12: time saved
 AI_RETENTION_ENV = "DEVTEL_AI_RETENTION_DAYS"  # default 90: AI rows older than this are pruned daily
 WORKERS_ENV = "DEVTEL_RECEIVER_WORKERS"  # default 1: receiver processes sharing the ports (MySQL only)
 DEVLAKE_SECRET_ENV = "DEVTEL_DEVLAKE_ENCRYPTION_SECRET"
+DB_UPGRADE_ENV = "DEVTEL_DB_UPGRADE"  # "1": serve upgrades an older schema at start
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
@@ -84,6 +85,7 @@ class ReceiverSettings:
     workers: int = DEFAULT_WORKERS
     # DevLake's ENCRYPTION_SECRET, to accept DevLake's own API keys; never printed (repr=False).
     devlake_encryption_secret: str | None = field(default=None, repr=False)
+    db_upgrade: bool = False  # upgrade an older schema at start (else serve refuses to start)
 
     @classmethod
     def from_env(cls, db_url: str, **overrides: object) -> ReceiverSettings:
@@ -100,6 +102,7 @@ class ReceiverSettings:
             "ai_retention_days": ai_retention_days(),
             "workers": _int_env(WORKERS_ENV, DEFAULT_WORKERS, minimum=1),
             "devlake_encryption_secret": os.environ.get(DEVLAKE_SECRET_ENV) or None,
+            "db_upgrade": os.environ.get(DB_UPGRADE_ENV, "") == "1",
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(db_url=db_url, **values)  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from bridge.ai_store import TimeSaved
 from bridge.database import is_unavailable, make_engine
 from bridge.errors import StorageUnavailable
 from bridge.installs import InstallSighting
-from bridge.schema import ensure_schema
+from bridge.migrate import ensure_schema
 from bridge.snapshot_store import store_otlp_in, store_snapshots_in
 from bridge.snapshots import FieldSnapshot
 from bridge.upsert import run_in_transaction
@@ -100,7 +100,7 @@ class ReceiverState:
         if self._schema_ready:
             return
         try:
-            ensure_schema(self.engine)
+            ensure_schema(self.engine, upgrade_older=self.settings.db_upgrade)
         except sa.exc.DBAPIError as exc:
             if is_unavailable(exc):
                 raise StorageUnavailable(f"database unavailable: {exc.orig}") from exc

@@ -20,6 +20,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from bridge import connections
+from bridge.database import make_engine
+from bridge.errors import ConnectionIdTaken
 from tests.otlp_receiver.test_devlake_collector import collector_body
 from tests.support.processes import RunningReceiver, create_connection, receiver_cli, start_receiver
 
@@ -196,18 +199,17 @@ def test_without_the_secret_devlake_keys_are_unknown(devlake_db: DevLakeDb, tmp_
 
 def test_sqlite_never_reissues_a_deleted_connections_id(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'ids.db'}"
-    first, _ = create_connection(db_url, "first")
-    second, _ = create_connection(db_url, "second")
-    receiver_cli("connections", "delete", str(second), db_url=db_url)
-    third, _ = create_connection(db_url, "third")
-    assert third == second + 1
+    engine = make_engine(db_url)
+    first, second = (connections.create_connection(engine, name).id for name in ("first", "second"))
+    connections.delete_connection(engine, second)
+    assert connections.create_connection(engine, "third").id == second + 1
+    with pytest.raises(ConnectionIdTaken, match="never"):
+        connections.create_connection(engine, "again", second)
+    assert connections.create_connection(engine, "migrated", 40).id == 40
+    assert connections.create_connection(engine, "after").id == 41
+    engine.dispose()
+    assert first == 1
     reused = receiver_cli(
-        "connections", "create", "--name", "again", "--id", str(second), db_url=db_url, check=False
+        "connections", "create", "--name", "cli", "--id", str(second), db_url=db_url, check=False
     )
     assert reused.returncode == 2 and "never" in reused.stderr, reused.stderr
-    chosen = receiver_cli(
-        "connections", "create", "--name", "migrated", "--id", "40", "--json", db_url=db_url
-    )
-    assert json.loads(chosen.stdout)["id"] == 40
-    assert create_connection(db_url, "after")[0] == 41
-    assert first == 1
