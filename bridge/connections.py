@@ -2,10 +2,10 @@
 
 Connection ids are devtel's to choose, never the database's: a new id is one past the largest
 of devtel's connections, DevLake's own (``_tool_developer_telemetry_connections``, when devtel
-runs on DevLake's database) and every id devtel ever issued (a high-water mark in
-``_devtel_settings``). So a devtel connection never shares an id with DevLake's, and a deleted
-connection's id is never issued again, on SQLite as on MariaDB: a new connection inherits no
-old rows.
+runs on DevLake's database), every id devtel ever issued (a high-water mark in
+``_devtel_settings``) and every connection id that has rows in ``_tool_developer_metrics``.
+So a devtel connection never shares an id with DevLake's, and a deleted connection's id is
+never issued again, on SQLite as on MariaDB: a new connection inherits no old rows.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from bridge.devlake_tables import devlake_connection_ids
 from bridge.errors import ConnectionIdTaken, DuplicateConnectionName, InvalidReport, UnknownConnection
 from bridge.migrate import ensure_schema
-from bridge.schema import VARCHAR_MAX_CHARS, connections, key_secret, settings
+from bridge.schema import VARCHAR_MAX_CHARS, connections, developer_metrics, key_secret, settings
 from bridge.upsert import run_in_transaction, utc_now
 
 API_KEY_LENGTH = 128
@@ -86,7 +86,10 @@ def _choose_id(conn: Connection, requested: int | None) -> int:
     high = _high_water(conn)
     ours = set(conn.execute(sa.select(connections.c.id)).scalars())
     devlake = devlake_connection_ids(conn)
-    next_free = max([high, *ours, *devlake], default=0) + 1
+    # Rows outlive their connection (delete keeps them, and releases up to 4ecc936 let SQLite
+    # reuse ids): a new id is past them too. MAX of the key's first column is one index read.
+    with_rows = conn.execute(sa.select(sa.func.max(developer_metrics.c.connection_id))).scalar() or 0
+    next_free = max([high, with_rows, *ours, *devlake], default=0) + 1
     if requested is None:
         chosen = next_free
     elif not 1 <= requested <= _MAX_ID:
