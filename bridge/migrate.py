@@ -99,6 +99,28 @@ def _migration_lock(conn: Connection) -> Iterator[None]:
         conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": _LOCK})
 
 
+def metrics_key_warning(conn: Connection) -> str | None:
+    """What to tell the operator when ``_tool_developer_metrics`` compares developer ids ignoring
+    case (made under a case-insensitive server default, not by DevLake, whose server runs
+    utf8mb4_bin): devtel never alters that table, so the operator decides."""
+    if conn.dialect.name != "mysql":
+        return None
+    collation = conn.execute(
+        sa.text(
+            "SELECT collation_name FROM information_schema.columns WHERE table_schema = DATABASE()"
+            " AND table_name = '_tool_developer_metrics' AND column_name = 'developer_id'"
+        )
+    ).scalar()
+    if not collation or not collation.endswith("_ci"):
+        return None
+    return (
+        f"_tool_developer_metrics.developer_id compares ignoring case ({collation}): Sarah.Johnson and"
+        " sarah.johnson share one row there. devtel never alters this table; to tell them apart run"
+        " ALTER TABLE _tool_developer_metrics MODIFY developer_id VARCHAR(255) CHARACTER SET utf8mb4"
+        " COLLATE utf8mb4_bin NOT NULL"
+    )
+
+
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Run every pending revision; returns the revision before and after."""
     with engine.begin() as conn, _migration_lock(conn):

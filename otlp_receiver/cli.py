@@ -17,7 +17,7 @@ from bridge.connections import create_connection, delete_connection, list_connec
 from bridge.database import make_engine, resolve_url
 from bridge.errors import BridgeError
 from bridge.fake_team import generate_days, generate_installs
-from bridge.migrate import current_revision, head_revision, upgrade
+from bridge.migrate import current_revision, head_revision, metrics_key_warning, upgrade
 from bridge.retention import Removed, forget, prune
 from otlp_receiver.fake import PostFailed, post_legacy, post_otlp, write_days
 from otlp_receiver.settings import ReceiverSettings, SettingsError, ai_retention_days
@@ -163,6 +163,10 @@ def _db(args: argparse.Namespace) -> int:
     try:
         if args.action == "upgrade":
             before, after = upgrade(engine)
+            with engine.connect() as conn:
+                warning = metrics_key_warning(conn)
+            if warning:
+                print(f"devtel-receiver: warning: {warning}", file=sys.stderr)
             print(
                 f"upgraded from {before or 'an unversioned schema'} to {after}"
                 if before != after

@@ -115,6 +115,9 @@ def test_release_schema_is_refused_then_upgraded_keeping_every_row(
     assert current["current"] is None and current["head"]
     upgraded = receiver_cli("db", "upgrade", db_url=db_url)
     assert current["head"] in upgraded.stdout
+    # 4ecc936 made DevLake's table itself, under the server's case-insensitive default; devtel
+    # does not alter it, but says so and how (SQLite compares bytes: nothing to say).
+    assert ("compares ignoring case" in upgraded.stderr) == db_url.startswith("mysql"), upgraded.stderr
     assert (
         json.loads(receiver_cli("db", "current", "--json", db_url=db_url).stdout)["current"]
         == current["head"]
@@ -128,6 +131,7 @@ def test_release_schema_is_refused_then_upgraded_keeping_every_row(
         assert receiver.stop() == 0, receiver.log()
     after = {row[1]: row for row in metrics_rows(db_url)}
     assert after["Sarah.Johnson"][3] == 3 and after["test.user"] == before[1]
+    assert ("sarah.johnson" in after) == db_url.startswith("sqlite")  # the warning's case above
     engine = make_engine(db_url)
     with engine.connect() as conn:
         developers = sorted(conn.execute(sa.text("SELECT developer_id FROM _devtel_install_days")).scalars())
