@@ -22,6 +22,7 @@ from bridge.day import DeveloperDay
 from bridge.snapshots import (
     ACTIVE,
     COMMANDS,
+    FROM_LEGACY,
     GIT_TOTALS,
     IDENTITY,
     PROJECTS,
@@ -30,7 +31,6 @@ from bridge.snapshots import (
     FieldSnapshot,
 )
 
-FROM_LEGACY = "legacy"
 _REPO_FIGURES = ("commits", "lines_added", "lines_deleted", "files_changed")
 _TOTALS = ("total_commits", "total_lines_added", "total_lines_deleted", "total_files_changed")
 

@@ -35,6 +35,7 @@ COMMAND_STATS = "command_stats"  # kept in its own table, not in the DevLake row
 
 FROM_METRICS = "metrics"
 FROM_SUMMARY = "summary"
+FROM_LEGACY = "legacy"  # DevLake's JSON report, as its host's install (bridge/legacy_snapshots.py)
 _SOURCE_PREFERENCE = {FROM_SUMMARY: 1, FROM_METRICS: 0}  # on equal times, the richer source
 
 DayKey = tuple[int, str, dt.date]
@@ -78,8 +79,26 @@ def install_values(rows: Iterable[FieldSnapshot], field: str) -> list[Any]:
     return [fields[field].value for fields in _newest_per_install(rows).values() if field in fields]
 
 
+def _without_legacy_twins(
+    per_install: dict[str, dict[str, FieldSnapshot]],
+) -> dict[str, dict[str, FieldSnapshot]]:
+    """A host that reports the day over OTLP and also through DevLake's legacy route (the agent's
+    DevLake sink beside its OTLP sink) is one machine, not two: its OTLP install, which knows
+    clock hours and commit ids, stands for it, and its legacy report is not counted again."""
+    otlp_hosts = {
+        fields[IDENTITY].value.get("hostname")
+        for fields in per_install.values()
+        if IDENTITY in fields and fields[IDENTITY].source != FROM_LEGACY
+    }
+    return {
+        install: fields
+        for install, fields in per_install.items()
+        if not (install in otlp_hosts and all(s.source == FROM_LEGACY for s in fields.values()))
+    }
+
+
 def merge_day(key: DayKey, rows: Iterable[FieldSnapshot]) -> DeveloperDay:
-    per_install = _newest_per_install(rows)
+    per_install = _without_legacy_twins(_newest_per_install(rows))
 
     def values(field: str) -> list[FieldSnapshot]:
         return [fields[field] for fields in per_install.values() if field in fields]

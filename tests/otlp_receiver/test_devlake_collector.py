@@ -307,3 +307,47 @@ def test_the_floor_is_configurable_and_a_bad_one_stops_serve(tmp_path: Path) -> 
         assert send_like_the_collector(served, collector_body()).status_code == 200  # 2026-02-18
     finally:
         assert receiver.stop() == 0, receiver.log()
+
+
+def test_one_host_on_both_routes_is_counted_once(served: Served) -> None:
+    """The devtel agent's DevLake sink beside its OTLP sink: one machine, never doubled."""
+    resource = developer_resource("both.routes", "laptop-b")
+    body = {
+        "active_clock_hours": [1_771_430_400 + 3600 * h for h in range(4)],
+        "git_activity": {
+            "repositories": [
+                {"name": "api", "commits": 2, "lines_added": 9, "lines_deleted": 1, "files_changed": 2}
+            ]
+        },
+        "development_activity": {"test_runs_detected": 3, "build_commands_detected": 1},
+        "tools_used": ["vscode"],
+    }
+    request = summary_request("2026-02-18", body, resource)
+    response = httpx.post(
+        served.receiver.url + "/v1/logs",
+        content=request,
+        headers={"Content-Type": "application/x-protobuf", **served.auth()},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    legacy = collector_body(developer="both.routes", hostname=resource["host.name"])
+    legacy["metrics"] |= {
+        "active_hours": 4,
+        "tools_used": ["vscode"],
+        "projects": [],
+        "git_activity": {
+            "total_commits": 2,
+            "total_lines_added": 9,
+            "total_lines_deleted": 1,
+            "total_files_changed": 2,
+            "repositories": [
+                {"name": "api", "commits": 2, "lines_added": 9, "lines_deleted": 1, "files_changed": 2}
+            ],
+        },
+        "development_activity": {"test_runs_detected": 3, "build_commands_detected": 1},
+    }
+    assert send_like_the_collector(served, legacy).status_code == 200
+    row = row_of(served, "both.routes", "2026-02-18")
+    assert row["active_hours"] == len(body["active_clock_hours"])
+    assert as_json(row["git_activity"])["total_commits"] == 2
+    assert as_json(row["development_activity"])["test_runs_detected"] == 3
