@@ -1,4 +1,12 @@
-"""Connections and their API keys: 128 random characters shown once, stored only as a keyed hash."""
+"""Connections and their API keys: 128 random characters shown once, stored only as a keyed hash.
+
+Connection ids are devtel's to choose, never the database's: a new id is one past the largest
+of devtel's connections, DevLake's own (``_tool_developer_telemetry_connections``, when devtel
+runs on DevLake's database), every id devtel ever issued (a high-water mark in
+``_devtel_settings``) and every connection id that has rows in ``_tool_developer_metrics``.
+So a devtel connection never shares an id with DevLake's, and a deleted connection's id is
+never issued again, on SQLite as on MariaDB: a new connection inherits no old rows.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +19,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bridge.errors import DuplicateConnectionName, InvalidReport, UnknownConnection
-from bridge.schema import VARCHAR_MAX_CHARS, connections, ensure_schema, key_secret
+from bridge.devlake_tables import devlake_connection_ids
+from bridge.errors import ConnectionIdTaken, DuplicateConnectionName, InvalidReport, UnknownConnection
+from bridge.migrate import ensure_schema
+from bridge.schema import VARCHAR_MAX_CHARS, connections, developer_metrics, key_secret, settings
 from bridge.upsert import run_in_transaction, utc_now
 
 API_KEY_LENGTH = 128
@@ -55,7 +65,57 @@ def _check_name(name: str) -> str:
     return name
 
 
-def create_connection(engine: Engine, name: str) -> IssuedKey:
+ID_HIGH_WATER_SETTING = "connection_id_high_water"
+_MAX_ID = 2**63 - 1
+
+
+def _high_water(conn: Connection) -> int:
+    """The largest id devtel ever issued, locked until commit so two creations never share one."""
+    stmt = sa.select(settings.c.value).where(settings.c.name == ID_HIGH_WATER_SETTING)
+    if conn.dialect.name == "mysql":
+        stmt = stmt.with_for_update()
+    found = conn.execute(stmt).scalar_one_or_none()
+    if found is None:
+        with conn.begin_nested():
+            conn.execute(settings.insert().values(name=ID_HIGH_WATER_SETTING, value="0"))
+        return _high_water(conn)
+    return int(found)
+
+
+def _choose_id(conn: Connection, requested: int | None) -> int:
+    high = _high_water(conn)
+    ours = set(conn.execute(sa.select(connections.c.id)).scalars())
+    devlake = devlake_connection_ids(conn)
+    # Rows outlive their connection (delete keeps them, and releases up to 4ecc936 let SQLite
+    # reuse ids): a new id is past them too. MAX of the key's first column is one index read.
+    with_rows = conn.execute(sa.select(sa.func.max(developer_metrics.c.connection_id))).scalar() or 0
+    next_free = max([high, with_rows, *ours, *devlake], default=0) + 1
+    if requested is None:
+        chosen = next_free
+    elif not 1 <= requested <= _MAX_ID:
+        raise InvalidReport("id", f"must be from 1 to {_MAX_ID}, got {requested}")
+    elif requested in devlake:
+        raise ConnectionIdTaken(
+            f"connection id {requested} is DevLake's own connection: its DevLake API key works as it is"
+            f" when the receiver has DevLake's ENCRYPTION_SECRET; the next free id is {next_free}"
+        )
+    elif requested in ours:
+        raise ConnectionIdTaken(f"connection id {requested} already exists; the next free id is {next_free}")
+    elif requested <= high:
+        raise ConnectionIdTaken(
+            f"connection id {requested} was issued before and deleted (ids up to {high} are never"
+            f" reused, so a new connection inherits no old rows); the next free id is {next_free}"
+        )
+    else:
+        chosen = requested
+    conn.execute(
+        settings.update().where(settings.c.name == ID_HIGH_WATER_SETTING).values(value=str(max(high, chosen)))
+    )
+    return chosen
+
+
+def create_connection(engine: Engine, name: str, connection_id: int | None = None) -> IssuedKey:
+    """A new connection and its key; ``connection_id`` to keep a DevLake-era id when migrating."""
     name = _check_name(name)
     ensure_schema(engine)
     api_key = generate_api_key()
@@ -63,13 +123,17 @@ def create_connection(engine: Engine, name: str) -> IssuedKey:
     def work(conn: Connection) -> int:
         now = utc_now()
         digest = hash_api_key(key_secret(conn), api_key)
+        chosen = _choose_id(conn, connection_id)
         try:
-            result = conn.execute(
-                connections.insert().values(name=name, api_key_hash=digest, created_at=now, updated_at=now)
-            )
+            with conn.begin_nested():
+                conn.execute(
+                    connections.insert().values(
+                        id=chosen, name=name, api_key_hash=digest, created_at=now, updated_at=now
+                    )
+                )
         except sa.exc.IntegrityError:
             raise DuplicateConnectionName(f"a connection named {name!r} already exists") from None
-        return int(result.inserted_primary_key[0])
+        return chosen
 
     return IssuedKey(id=run_in_transaction(engine, work), name=name, api_key=api_key)
 

@@ -24,3 +24,7 @@ class UnknownConnection(BridgeError):
 
 class DuplicateConnectionName(BridgeError):
     """Connection names are unique."""
+
+
+class ConnectionIdTaken(BridgeError):
+    """A connection id that is DevLake's, in use, or issued before and deleted."""

@@ -272,6 +272,7 @@ def _day(
         )
         failing = name == JUMPING_REPOSITORY and (end - date).days < 7
         stats.extend(_command_stats(name, scale, p, failing, rng))
+    repositories.sort(key=lambda repo: repo["name"])  # as the receiver stores a merged day
     counts: dict[str, int] = {}
     for entry in stats:
         counts[entry["category"]] = counts.get(entry["category"], 0) + entry["count"]

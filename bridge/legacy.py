@@ -2,8 +2,14 @@
 
 1. flat (the seed document): developer_id, email, ..., git_activity, ... at the top level;
 2. nested (the deployed collector): {date, developer, ..., metrics: {active_hours, projects, ...}}.
-Unknown keys are ignored; known keys are checked for type and size so that nothing a client
-sends can fail later inside the database.
+
+Every version of the deployed collector sends ``metrics.projects`` as a list of directory names
+(strings); the seed's example uses objects. Both are kept as sent in ``project_context``. Older
+collectors also sent ``metrics.commands`` (command -> count) and ``os_info``: the first is
+ignored, as DevLake ignores it, the second kept. ``null`` reads as absent wherever DevLake's
+decoder would leave a zero value. Unknown keys are ignored; known keys are checked for type and
+size so that nothing a client sends can fail later inside the database. A 400 for a shape the
+collector really sends loses that day for good (it never retries a 4xx), hence the leniency.
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ from typing import Any
 
 from bridge.day import DeveloperDay
 from bridge.errors import InvalidReport
-from bridge.schema import JSON_COLUMN_MAX_BYTES, dump_json
+from bridge.schema import JSON_COLUMN_MAX_BYTES, VARCHAR_MAX_CHARS, dump_json
 from bridge.validate import (
     array_at,
     count_at,
     date_at,
+    describe,
     object_at,
     optional_text_at,
     required_text_at,
@@ -47,7 +54,8 @@ def _parse_flat(report: dict[str, Any], connection_id: int) -> DeveloperDay:
 
 
 def _parse_nested(report: dict[str, Any], connection_id: int) -> DeveloperDay:
-    metrics = object_at(report.get("metrics", {}), "metrics")
+    raw_metrics = report.get("metrics")
+    metrics = {} if raw_metrics is None else object_at(raw_metrics, "metrics")
     return _build_day(
         connection_id,
         identity=report,
@@ -78,7 +86,7 @@ def _build_day(
         email=optional_text_at(identity.get("email"), "email"),
         name=optional_text_at(identity.get("name"), "name"),
         hostname=optional_text_at(identity.get("hostname"), "hostname"),
-        os_info=optional_text_at(identity.get("os_info"), "os_info"),
+        os_info=_os_info(identity.get("os_info")),
         active_hours=active_hours,
         git_activity=_json_column(values.get("git_activity"), prefix + "git_activity", _check_git_activity),
         development_activity=_json_column(
@@ -87,6 +95,15 @@ def _build_day(
         tools_used=_json_column(values.get("tools_used"), prefix + "tools_used", _check_tools),
         project_context=_json_column(values.get(projects_field), prefix + projects_field, _check_projects),
     )
+
+
+def _os_info(value: Any) -> str | None:
+    """Descriptive only: a string as sent, an object as its values joined; cut to the column."""
+    if isinstance(value, dict):
+        value = " ".join(str(v) for v in value.values() if v is not None and not isinstance(v, (dict, list)))
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return text_at(value[:VARCHAR_MAX_CHARS], "os_info")
 
 
 def _json_column(value: Any, field: str, check: Callable[[Any, str], None]) -> Any:
@@ -104,7 +121,8 @@ def _json_column(value: Any, field: str, check: Callable[[Any, str], None]) -> A
 
 def _check_counts(value: Any, field: str) -> None:
     for key, count in object_at(value, field).items():
-        count_at(count, f"{field}.{key}")
+        if count is not None:
+            count_at(count, f"{field}.{key}")
 
 
 def _check_git_activity(value: Any, field: str) -> None:
@@ -135,9 +153,14 @@ def _check_tools(value: Any, field: str) -> None:
 
 
 def _check_projects(value: Any, field: str) -> None:
+    """Directory names (what the collector sends) or objects (the seed's example)."""
     for index, project in enumerate(array_at(value, field)):
         where = f"{field}[{index}]"
-        project = object_at(project, where)
+        if isinstance(project, str):
+            text_at(project, where)
+            continue
+        if not isinstance(project, dict):
+            raise InvalidReport(where, f"must be a project name or an object, got {describe(project)}")
         text_at(project.get("name"), f"{where}.name")
         if project.get("path") is not None:
             text_at(project["path"], f"{where}.path", max_chars=4096)

@@ -17,13 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.errors import InvalidReport
+from bridge.migrate import ensure_schema
 from bridge.schema import (
     VARCHAR_MAX_CHARS,
     ai_metrics,
     ai_points,
     command_stats,
     developer_metrics,
-    ensure_schema,
     install_days,
     installs,
 )
@@ -66,13 +66,18 @@ def _check_developer(developer: str) -> str:
 def _only_theirs(conn: Connection, connection_id: int, developer: str) -> list[str]:
     """The installs whose snapshots belong to this developer and nobody else."""
     s = install_days
-    theirs = sa.select(s.c.install_id).where(
-        s.c.connection_id == connection_id, s.c.developer_id == developer
+    theirs = set(
+        conn.execute(
+            sa.select(s.c.install_id).where(s.c.connection_id == connection_id, s.c.developer_id == developer)
+        ).scalars()
     )
+    if not theirs:
+        return []
+    # A list, not a subquery: MariaDB would scan the subquery's result instead of using the index.
     shared = sa.select(s.c.install_id).where(
-        s.c.connection_id == connection_id, s.c.developer_id != developer, s.c.install_id.in_(theirs)
+        s.c.connection_id == connection_id, s.c.install_id.in_(sorted(theirs)), s.c.developer_id != developer
     )
-    return sorted(set(conn.execute(theirs).scalars()) - set(conn.execute(shared).scalars()))
+    return sorted(theirs - set(conn.execute(shared).scalars()))
 
 
 def _identities(conn: Connection, connection_id: int, developer: str) -> list[str]:
@@ -174,7 +179,11 @@ def prune(
             stale = dt.datetime.combine(today - dt.timedelta(days=all_days), dt.time())
             counts[installs.name] = conn.execute(
                 installs.delete().where(
-                    sa.func.coalesce(installs.c.last_seen_at, installs.c.updated_at) < stale
+                    # Two ranges of idx__devtel_installs_last_seen, not a scan of every install.
+                    sa.or_(
+                        installs.c.last_seen_at < stale,
+                        sa.and_(installs.c.last_seen_at.is_(None), installs.c.updated_at < stale),
+                    )
                 )
             ).rowcount
         else:

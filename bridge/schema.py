@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator, UserDefinedType
 
 # The smallest JSON column we write into is DevLake's MySQL TEXT.
@@ -55,6 +55,27 @@ def dump_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
 
 
+class KeyText(TypeDecorator[str]):
+    """A key column that compares byte for byte: case and trailing spaces count.
+
+    DevLake's MySQL runs with utf8mb4_bin, so ``Sarah.Johnson`` and ``sarah.johnson`` are two
+    developers; a server whose default collation ignores case would make them one row that
+    flips between them. devtel goes one step further with a NO PAD binary collation
+    (utf8mb4_bin pads, so ``sarah`` and ``sarah `` would still collide): MariaDB's
+    utf8mb4_nopad_bin, MySQL 8's utf8mb4_0900_bin. SQLite's default BINARY collation already
+    compares bytes.
+    """
+
+    impl = sa.String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "mysql":
+            collation = "utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False) else "utf8mb4_0900_bin"
+            return dialect.type_descriptor(mysql.VARCHAR(self.impl.length, collation=collation))
+        return dialect.type_descriptor(sa.String(self.impl.length))
+
+
 def _timestamp() -> sa.types.TypeEngine[Any]:
     return sa.DateTime().with_variant(mysql.DATETIME(fsp=3), "mysql")
 
@@ -70,7 +91,7 @@ developer_metrics = sa.Table(
     "_tool_developer_metrics",
     metadata,
     sa.Column("connection_id", sa.BigInteger(), primary_key=True, autoincrement=False),
-    sa.Column("developer_id", sa.String(255), primary_key=True),
+    sa.Column("developer_id", KeyText(255), primary_key=True),
     sa.Column("date", sa.Date(), primary_key=True),
     sa.Column("email", sa.String(255)),
     sa.Column("name", sa.String(255)),
@@ -92,7 +113,7 @@ connections = sa.Table(
     "_devtel_connections",
     metadata,
     sa.Column("id", _bigint_id(), primary_key=True, autoincrement=True),
-    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("name", KeyText(255), nullable=False, unique=True),
     # HMAC-SHA256 of the API key under the receiver's secret; the key itself is never stored.
     sa.Column("api_key_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", _timestamp(), nullable=False),
@@ -109,9 +130,9 @@ install_days = sa.Table(
     "_devtel_install_days",
     metadata,
     sa.Column("connection_id", sa.BigInteger(), primary_key=True, autoincrement=False),
-    sa.Column("developer_id", sa.String(255), primary_key=True),
+    sa.Column("developer_id", KeyText(255), primary_key=True),
     sa.Column("date", sa.Date(), primary_key=True),
-    sa.Column("install_id", sa.String(255), primary_key=True),
+    sa.Column("install_id", KeyText(255), primary_key=True),
     sa.Column("fields", sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql"), nullable=False),
     sa.Column("updated_at", _timestamp(), nullable=False),
     mysql_engine="InnoDB",
@@ -123,12 +144,12 @@ command_stats = sa.Table(
     "_tool_developer_command_stats",
     metadata,
     sa.Column("connection_id", sa.BigInteger(), primary_key=True, autoincrement=False),
-    sa.Column("developer_id", sa.String(255), primary_key=True),
+    sa.Column("developer_id", KeyText(255), primary_key=True),
     sa.Column("date", sa.Date(), primary_key=True),
-    sa.Column("repository", sa.String(255), primary_key=True),  # "" when outside a repository
-    sa.Column("category", sa.String(32), primary_key=True),
-    sa.Column("tool", sa.String(64), primary_key=True),
-    sa.Column("outcome", sa.String(16), primary_key=True),
+    sa.Column("repository", KeyText(255), primary_key=True),  # "" when outside a repository
+    sa.Column("category", KeyText(32), primary_key=True),
+    sa.Column("tool", KeyText(64), primary_key=True),
+    sa.Column("outcome", KeyText(16), primary_key=True),
     sa.Column("count", sa.BigInteger(), nullable=False),
     sa.Column("total_duration_s", sa.Float(), nullable=False),
     sa.Column("p50_duration_s", sa.Float(), nullable=False),
@@ -145,7 +166,7 @@ installs = sa.Table(
     "_devtel_installs",
     metadata,
     sa.Column("connection_id", sa.BigInteger(), primary_key=True, autoincrement=False),
-    sa.Column("install_id", sa.String(255), primary_key=True),
+    sa.Column("install_id", KeyText(255), primary_key=True),
     *(
         sa.Column(name, sa.String(255))
         for name in (
@@ -189,11 +210,11 @@ ai_metrics = sa.Table(
     "_tool_developer_ai_metrics",
     metadata,
     sa.Column("connection_id", sa.BigInteger(), primary_key=True, autoincrement=False),
-    sa.Column("developer_id", sa.String(255), primary_key=True),
+    sa.Column("developer_id", KeyText(255), primary_key=True),
     sa.Column("date", sa.Date(), primary_key=True),
-    sa.Column("tool", sa.String(64), primary_key=True),
-    sa.Column("language", sa.String(64), primary_key=True),  # "unknown" when the tool does not say
-    sa.Column("feature", sa.String(32), primary_key=True),
+    sa.Column("tool", KeyText(64), primary_key=True),
+    sa.Column("language", KeyText(64), primary_key=True),  # "unknown" when the tool does not say
+    sa.Column("feature", KeyText(32), primary_key=True),
     *(
         sa.Column(name, sa.Double(), nullable=False, default=0.0)
         # time_saved_s is computed here from lines_added and wait_s, never taken from a client
@@ -210,22 +231,26 @@ ai_points = sa.Table(
     "_devtel_ai_points",
     metadata,
     sa.Column("connection_id", sa.BigInteger(), primary_key=True, autoincrement=False),
-    sa.Column("stream", sa.String(64), primary_key=True),  # sha256 of name, resource and attributes
+    sa.Column("stream", KeyText(64), primary_key=True),  # sha256 of name, resource and attributes
     sa.Column("start_ns", sa.BigInteger(), primary_key=True, autoincrement=False),
     sa.Column("time_ns", sa.BigInteger(), nullable=False),
     sa.Column("value", sa.Double(), nullable=False),
-    sa.Column("developer_id", sa.String(255), nullable=False),
+    sa.Column("developer_id", KeyText(255), nullable=False),
     sa.Column("date", sa.Date(), nullable=False),
     sa.Column("updated_at", _timestamp(), nullable=False),
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",
 )
 sa.Index("idx__devtel_ai_points_developer", ai_points.c.connection_id, ai_points.c.developer_id)
+# forget: which of a developer's installs someone else used too (revision 0003)
+sa.Index("idx__devtel_install_days_install", install_days.c.connection_id, install_days.c.install_id)
+# prune: installs unheard of for the period (revision 0003)
+sa.Index("idx__devtel_installs_last_seen", installs.c.last_seen_at, installs.c.updated_at)
 
 settings = sa.Table(
     "_devtel_settings",
     metadata,
-    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("name", KeyText(64), primary_key=True),
     sa.Column("value", sa.String(255), nullable=False),
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",
@@ -234,21 +259,8 @@ settings = sa.Table(
 KEY_SECRET_SETTING = "api_key_hmac_secret"
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create what is missing and upgrade devtel's own tables; never alter DevLake's."""
-    metadata.create_all(engine, checkfirst=True)
-    with engine.begin() as conn:
-        _ensure_key_secret(conn)
-    # Imported here: the upgrade writes through the snapshot store, which needs these tables.
-    from bridge.schema_upgrade import fold_legacy_snapshots
-
-    fold_legacy_snapshots(engine)
-    from bridge.ai_schema_upgrade import add_missing_ai_columns
-
-    add_missing_ai_columns(engine)
-
-
-def _ensure_key_secret(conn: Connection) -> None:
+def ensure_key_secret(conn: Connection) -> None:
+    """The receiver's random HMAC secret for devtel's API keys, made once per database."""
     found = conn.execute(
         sa.select(settings.c.value).where(settings.c.name == KEY_SECRET_SETTING)
     ).scalar_one_or_none()

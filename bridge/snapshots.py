@@ -6,6 +6,11 @@ so a replay changes nothing, a newer snapshot replaces an older one, a late olde
 wins, and a request carrying only some fields leaves the others alone. The row is then
 rebuilt from every install's newest values: active hours as the union of active clock hours,
 commits deduplicated by commit id, tools and projects as unions, commands summed.
+
+Where an install knows only totals (active hours without clock hours, repository figures
+without commit ids, git totals without repositories: the legacy DevLake report), the overlap
+between installs is unknown, so the merged figure is the largest any install reported (a floor
+that never double counts): the same inputs always give the same row, whatever their order.
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ REPOSITORIES = "repositories"
 COMMANDS = "commands"
 TOOLS = "tools"
 PROJECTS = "projects"
+GIT_TOTALS = "git_totals"  # git_activity's total_* as a legacy report states them
 COMMAND_STATS = "command_stats"  # kept in its own table, not in the DevLake row
 
 FROM_METRICS = "metrics"
 FROM_SUMMARY = "summary"
+FROM_LEGACY = "legacy"  # DevLake's JSON report, as its host's install (bridge/legacy_snapshots.py)
 _SOURCE_PREFERENCE = {FROM_SUMMARY: 1, FROM_METRICS: 0}  # on equal times, the richer source
 
 DayKey = tuple[int, str, dt.date]
@@ -72,18 +79,38 @@ def install_values(rows: Iterable[FieldSnapshot], field: str) -> list[Any]:
     return [fields[field].value for fields in _newest_per_install(rows).values() if field in fields]
 
 
+def _without_legacy_twins(
+    per_install: dict[str, dict[str, FieldSnapshot]],
+) -> dict[str, dict[str, FieldSnapshot]]:
+    """A host that reports the day over OTLP and also through DevLake's legacy route (the agent's
+    DevLake sink beside its OTLP sink) is one machine, not two: its OTLP install, which knows
+    clock hours and commit ids, stands for it, and its legacy report is not counted again."""
+    otlp_hosts = {
+        fields[IDENTITY].value.get("hostname")
+        for fields in per_install.values()
+        if IDENTITY in fields and fields[IDENTITY].source != FROM_LEGACY
+    }
+    return {
+        install: fields
+        for install, fields in per_install.items()
+        if not (install in otlp_hosts and all(s.source == FROM_LEGACY for s in fields.values()))
+    }
+
+
 def merge_day(key: DayKey, rows: Iterable[FieldSnapshot]) -> DeveloperDay:
-    per_install = _newest_per_install(rows)
+    per_install = _without_legacy_twins(_newest_per_install(rows))
 
     def values(field: str) -> list[FieldSnapshot]:
         return [fields[field] for fields in per_install.values() if field in fields]
 
-    identity = max(values(IDENTITY), key=lambda s: s.observed_at, default=None)
+    # Ties (legacy reports of one day share a time) go to the install id: never a flip-flop.
+    identity = max(values(IDENTITY), key=lambda s: (s.observed_at, s.install_id), default=None)
     ident = identity.value if identity else {}
     repositories = [s.value for s in values(REPOSITORIES)]
     commands = [s.value for s in values(COMMANDS)]
     tools = [s.value for s in values(TOOLS)]
     projects = [s.value for s in values(PROJECTS)]
+    totals = [s.value for s in values(GIT_TOTALS)]
     connection_id, developer_id, date = key
     return DeveloperDay(
         connection_id=connection_id,
@@ -94,7 +121,7 @@ def merge_day(key: DayKey, rows: Iterable[FieldSnapshot]) -> DeveloperDay:
         hostname=ident.get("hostname"),
         os_info=ident.get("os_info"),
         active_hours=merge_active_hours([s.value for s in values(ACTIVE)]),
-        git_activity=merge_repositories(repositories) if repositories else None,
+        git_activity=merge_git_activity(repositories, totals) if repositories or totals else None,
         development_activity=merge_commands(commands) if commands else None,
         tools_used=sorted({tool for entry in tools for tool in entry}) if tools else None,
         project_context=merge_projects(projects) if projects else None,
@@ -160,6 +187,17 @@ def merge_repositories(installs: list[dict[str, dict[str, Any]]]) -> dict[str, A
     }
 
 
+def merge_git_activity(
+    repositories: list[dict[str, dict[str, Any]]], totals: list[dict[str, int]]
+) -> dict[str, Any]:
+    """The repositories merged; each total at least the largest total an install stated."""
+    merged = merge_repositories(repositories)
+    for stated in totals:
+        for key, value in stated.items():
+            merged[key] = max(merged.get(key, 0), int(value))
+    return merged
+
+
 def merge_commands(installs: list[dict[str, int]]) -> dict[str, int]:
     """Commands run on different machines are different commands: counts add up."""
     totals: dict[str, int] = defaultdict(int)
@@ -172,10 +210,16 @@ def merge_commands(installs: list[dict[str, int]]) -> dict[str, int]:
     return activity
 
 
-def merge_projects(installs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def merge_projects(installs: list[list[Any]]) -> list[Any]:
+    """The union by name, sorted. A project is an object or, as the collector sends it, a bare
+    name (kept bare, as DevLake stores it) unless some install described it as an object."""
     by_name: dict[str, dict[str, Any]] = {}
+    bare: set[str] = set()
     for projects in installs:
         for project in projects:
+            if isinstance(project, str):
+                bare.add(project)
+                continue
             current = by_name.get(project["name"])
             if current is None or str(project.get("last_activity", "")) > str(
                 current.get("last_activity", "")
@@ -184,4 +228,5 @@ def merge_projects(installs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]
                 if current is not None and "path" not in merged and "path" in current:
                     merged["path"] = current["path"]
                 by_name[project["name"]] = merged
-    return [by_name[name] for name in sorted(by_name)]
+    named: dict[str, Any] = {name: name for name in bare} | by_name
+    return [named[name] for name in sorted(named)]

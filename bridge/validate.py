@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
+from bridge.dates import check_day
 from bridge.errors import InvalidReport
 from bridge.schema import VARCHAR_MAX_CHARS
 
@@ -90,6 +91,7 @@ def date_at(value: Any, field: str) -> dt.date:
     if not isinstance(value, str) or not _DATE.fullmatch(value):
         raise InvalidReport(field, f"must be a date as YYYY-MM-DD, got {value!r}"[:200])
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidReport(field, f"{value!r} is not a real calendar date") from None
+    return check_day(day, field)

@@ -40,6 +40,10 @@ def build_app(state: ReceiverState) -> Starlette:
             *otlp_routes,
             Route(legacy.REPORT_PATH, counted("legacy_report", legacy.report), methods=["POST"]),
             Route(legacy.NON_REST_PATH, counted("legacy_non_rest", legacy.non_rest_report), methods=["POST"]),
+            *(
+                Route(path, counted("legacy_backend", legacy.report), methods=["POST"])
+                for path in legacy.BACKEND_PATHS
+            ),
             Route("/healthz", health.healthz, methods=["GET"]),
             Route("/readyz", health.readyz, methods=["GET"]),
             Route("/metrics", observability.metrics, methods=["GET"]),

@@ -18,6 +18,7 @@ from bridge.database import make_engine, resolve_url
 from bridge.errors import BridgeError
 from bridge.fake_ai import ai_requests
 from bridge.fake_team import generate_days, generate_installs
+from bridge.migrate import current_revision, head_revision, metrics_key_warning, upgrade
 from bridge.retention import Removed, forget, prune
 from otlp_receiver.fake import PostFailed, post_legacy, post_otlp, write_team
 from otlp_receiver.settings import ReceiverSettings, SettingsError, ai_retention_days
@@ -53,11 +54,40 @@ def _parser() -> argparse.ArgumentParser:
         help="receiver processes sharing the ports, one per core to use (default 1; MySQL/MariaDB only)",
     )
     serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    serve.add_argument(
+        "--upgrade-db",
+        action="store_true",
+        default=None,
+        help="upgrade an older schema at start (default: refuse to start; $DEVTEL_DB_UPGRADE=1)",
+    )
+    serve.add_argument(
+        "--devlake-encryption-secret",
+        metavar="SECRET",
+        help="DevLake's ENCRYPTION_SECRET, to accept DevLake's own API keys (prefer the environment"
+        " variable DEVTEL_DEVLAKE_ENCRYPTION_SECRET: a command line is visible to other users)",
+    )
+
+    db = commands.add_parser("db", help="the schema of devtel's own tables (Alembic migrations)")
+    db_commands = db.add_subparsers(dest="action", required=True, metavar="ACTION")
+    db_upgrade = db_commands.add_parser(
+        "upgrade", help="run every pending migration (DevLake's table is never altered)"
+    )
+    _add_db(db_upgrade)
+    db_current = db_commands.add_parser("current", help="the database's revision and this devtel's newest")
+    db_current.add_argument("--json", action="store_true", help='print {"current", "head"} as JSON')
+    _add_db(db_current)
 
     conns = commands.add_parser("connections", help="manage connections and their API keys")
     conn_commands = conns.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = conn_commands.add_parser("create", help="create a connection; prints its API key once")
     create.add_argument("--name", required=True)
+    create.add_argument(
+        "--id",
+        type=int,
+        metavar="N",
+        help="the connection id to use (to keep a DevLake-era id); default: one past every id"
+        " devtel issued and every DevLake connection id",
+    )
     create.add_argument("--json", action="store_true", help='print {"id", "name", "api_key"} as JSON')
     _add_db(create)
     listing = conn_commands.add_parser("list", help="list connections (never their keys)")
@@ -120,18 +150,54 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(args: argparse.Namespace) -> int:
     from otlp_receiver.server import run
+    from otlp_receiver.workers import prepare_database
 
     settings = ReceiverSettings.from_env(
-        resolve_url(args.db), host=args.host, port=args.port, grpc_port=args.grpc_port, workers=args.workers
+        resolve_url(args.db),
+        host=args.host,
+        port=args.port,
+        grpc_port=args.grpc_port,
+        workers=args.workers,
+        devlake_encryption_secret=args.devlake_encryption_secret,
+        db_upgrade=args.upgrade_db,
     )
+    prepare_database(settings)
     return run(settings, log_level=args.log_level)
+
+
+def _db(args: argparse.Namespace) -> int:
+    engine = make_engine(resolve_url(args.db))
+    try:
+        if args.action == "upgrade":
+            before, after = upgrade(engine)
+            with engine.connect() as conn:
+                warning = metrics_key_warning(conn)
+            if warning:
+                print(f"devtel-receiver: warning: {warning}", file=sys.stderr)
+            print(
+                f"upgraded from {before or 'an unversioned schema'} to {after}"
+                if before != after
+                else f"at {after}"
+            )
+        else:
+            with engine.connect() as conn:
+                current = current_revision(conn)
+            head = head_revision()
+            print(
+                json.dumps({"current": current, "head": head})
+                if args.json
+                else f"{current or 'none'} (head: {head})"
+            )
+    finally:
+        engine.dispose()
+    return 0
 
 
 def _connections(args: argparse.Namespace) -> int:
     engine = make_engine(resolve_url(args.db))
     try:
         if args.action == "create":
-            issued = create_connection(engine, args.name)
+            issued = create_connection(engine, args.name, args.id)
         elif args.action == "rotate":
             issued = rotate_key(engine, args.id)
         elif args.action == "delete":
@@ -245,6 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "serve": _serve,
         "connections": _connections,
+        "db": _db,
         "forget": _forget,
         "prune": _prune,
         "fake": _fake,

@@ -19,9 +19,9 @@ from agent import contract as c
 from bridge.day import DeveloperDay
 from bridge.fake_team import FakeDay, FakeInstall
 from bridge.legacy import to_flat_report
+from bridge.migrate import ensure_schema
 from bridge.otlp_mapping import map_logs, map_metrics
 from bridge.otlp_values import to_any_value, to_key_values
-from bridge.schema import ensure_schema
 from bridge.snapshot_store import store_otlp_in
 from bridge.upsert import run_in_transaction
 

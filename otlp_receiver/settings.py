@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bridge.ai_store import DEFAULT_SECONDS_PER_LINE as DEFAULT_AI_SECONDS_PER_LINE
+from bridge.dates import min_date
 from bridge.retention import DEFAULT_AI_RETENTION_DAYS
 
 # Environment variables (each also a command-line option of `devtel-receiver serve`).
@@ -20,6 +21,8 @@ RETRY_AFTER_ENV = "DEVTEL_RETRY_AFTER_SECONDS"  # default 5, sent with 503 and 4
 AI_SECONDS_PER_LINE_ENV = "DEVTEL_AI_SECONDS_PER_LINE"  # default 12: time saved per accepted AI line
 AI_RETENTION_ENV = "DEVTEL_AI_RETENTION_DAYS"  # default 90: AI rows older than this are pruned daily
 WORKERS_ENV = "DEVTEL_RECEIVER_WORKERS"  # default 1: receiver processes sharing the ports (MySQL only)
+DEVLAKE_SECRET_ENV = "DEVTEL_DEVLAKE_ENCRYPTION_SECRET"
+DB_UPGRADE_ENV = "DEVTEL_DB_UPGRADE"  # "1": serve upgrades an older schema at start
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
@@ -80,6 +83,9 @@ class ReceiverSettings:
     ai_seconds_per_line: float = DEFAULT_AI_SECONDS_PER_LINE
     ai_retention_days: int = DEFAULT_AI_RETENTION_DAYS
     workers: int = DEFAULT_WORKERS
+    # DevLake's ENCRYPTION_SECRET, to accept DevLake's own API keys; never printed (repr=False).
+    devlake_encryption_secret: str | None = field(default=None, repr=False)
+    db_upgrade: bool = False  # upgrade an older schema at start (else serve refuses to start)
 
     @classmethod
     def from_env(cls, db_url: str, **overrides: object) -> ReceiverSettings:
@@ -95,10 +101,16 @@ class ReceiverSettings:
             "ai_seconds_per_line": _seconds_env(AI_SECONDS_PER_LINE_ENV, DEFAULT_AI_SECONDS_PER_LINE),
             "ai_retention_days": ai_retention_days(),
             "workers": _int_env(WORKERS_ENV, DEFAULT_WORKERS, minimum=1),
+            "devlake_encryption_secret": os.environ.get(DEVLAKE_SECRET_ENV) or None,
+            "db_upgrade": os.environ.get(DB_UPGRADE_ENV, "") == "1",
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(db_url=db_url, **values)  # type: ignore[arg-type]
         settings.check_workers()
+        try:
+            min_date()  # DEVTEL_MIN_DATE, checked now: a bad value stops serve, not every report
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         return settings
 
     def check_workers(self) -> None:

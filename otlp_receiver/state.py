@@ -14,13 +14,12 @@ from sqlalchemy.engine import Connection, Engine
 from bridge.ai_mapping import AiPoint
 from bridge.ai_store import TimeSaved
 from bridge.database import is_unavailable, make_engine
-from bridge.day import DeveloperDay
 from bridge.errors import StorageUnavailable
 from bridge.installs import InstallSighting
-from bridge.schema import ensure_schema
-from bridge.snapshot_store import store_otlp_in
+from bridge.migrate import ensure_schema
+from bridge.snapshot_store import store_otlp_in, store_snapshots_in
 from bridge.snapshots import FieldSnapshot
-from bridge.upsert import run_in_transaction, upsert_days_in
+from bridge.upsert import run_in_transaction
 from otlp_receiver.auth import KeyIndex
 from otlp_receiver.settings import ReceiverSettings
 from otlp_receiver.telemetry import ReceiverMetrics
@@ -44,16 +43,16 @@ class ReceiverState:
     keys: KeyIndex
     metrics: ReceiverMetrics = field(default_factory=ReceiverMetrics)
     attachments: list[Attachment] = field(default_factory=list)
-    legacy_writer: BatchWriter[DeveloperDay] = field(init=False)
+    legacy_writer: BatchWriter[FieldSnapshot] = field(init=False)
     snapshot_writer: BatchWriter[FieldSnapshot | InstallSighting | AiPoint] = field(init=False)
     _schema_ready: bool = False
 
     def __post_init__(self) -> None:
-        sqlite = self.engine.dialect.name == "sqlite"
-        # Legacy rows are plain upserts: on MySQL two workers overlap one commit with the next
-        # batch. Snapshots rebuild rows from what is stored, so one worker keeps them in order
-        # (a second one measured within noise and brought deadlocks: docs/scaling.md).
-        self.legacy_writer = self._writer("legacy", upsert_days_in, workers=1 if sqlite else 2)
+        # Snapshots rebuild rows from what is stored, so one worker keeps them in order (a second
+        # one measured within noise and brought deadlocks: docs/scaling.md). Legacy reports are
+        # snapshots too (bridge/legacy_snapshots.py): their rows merge with the developer's
+        # other installs instead of overwriting them.
+        self.legacy_writer = self._writer("legacy", store_snapshots_in, workers=1)
         time_saved = TimeSaved(self.settings.ai_seconds_per_line)
         self.snapshot_writer = self._writer(
             "otlp", lambda conn, items: store_otlp_in(conn, items, time_saved), workers=1
@@ -93,14 +92,15 @@ class ReceiverState:
     @classmethod
     def create(cls, settings: ReceiverSettings) -> ReceiverState:
         engine = make_engine(settings.db_url)
-        return cls(settings=settings, engine=engine, keys=KeyIndex(engine))
+        keys = KeyIndex(engine, devlake_secret=settings.devlake_encryption_secret)
+        return cls(settings=settings, engine=engine, keys=keys)
 
     def prepare_schema(self) -> None:
         """Create missing tables; a database that is down now is retried on the first write."""
         if self._schema_ready:
             return
         try:
-            ensure_schema(self.engine)
+            ensure_schema(self.engine, upgrade_older=self.settings.db_upgrade)
         except sa.exc.DBAPIError as exc:
             if is_unavailable(exc):
                 raise StorageUnavailable(f"database unavailable: {exc.orig}") from exc

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from prometheus_client import multiprocess
 
 from bridge.database import is_unavailable, make_engine
-from bridge.schema import ensure_schema
+from bridge.migrate import ensure_schema
 from otlp_receiver.settings import ReceiverSettings
 from otlp_receiver.telemetry import MULTIPROCESS_DIR_ENV
 
@@ -50,11 +50,12 @@ def _worker_main(settings: ReceiverSettings, index: int, log_level: str) -> None
     raise SystemExit(code)
 
 
-def _prepare_database(settings: ReceiverSettings) -> None:
-    """Create or upgrade the tables once, before the workers race to do it."""
+def prepare_database(settings: ReceiverSettings) -> None:
+    """Create or upgrade the tables once, before the workers race to do it; `serve` also calls
+    it first, so a schema it must refuse stops it before it listens (bridge/migrate.py)."""
     engine = make_engine(settings.db_url)
     try:
-        ensure_schema(engine)
+        ensure_schema(engine, upgrade_older=settings.db_upgrade)
     except sa.exc.DBAPIError as exc:
         if not is_unavailable(exc):
             raise
@@ -126,7 +127,7 @@ class _Supervisor:
 
 
 def supervise(settings: ReceiverSettings, *, log_level: str = "info") -> int:
-    _prepare_database(settings)
+    prepare_database(settings)
     metrics_dir = tempfile.mkdtemp(prefix="devtel-receiver-metrics-")
     os.environ[MULTIPROCESS_DIR_ENV] = metrics_dir  # inherited by the workers
     log.info("devtel-receiver: %d workers on port %d", settings.workers, settings.port)

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bridge.legacy import parse_report
+from bridge.legacy_snapshots import legacy_snapshots
 from otlp_receiver.auth import parse_authorization
 from otlp_receiver.body import decode_json, read_body, require_json
 from otlp_receiver.errors import RequestError, Unauthorized
@@ -13,6 +14,12 @@ from otlp_receiver.responses import as_request_error, error_headers
 from otlp_receiver.state import ReceiverState
 
 REPORT_PATH = "/api/rest/plugins/developer_telemetry/connections/{connection_id}/report"
+# DevLake's backend without its UI proxy: /rest/... checks keys; /plugins/... (no key check in
+# DevLake) is served here with the same key check, so no path writes without a key.
+BACKEND_PATHS = (
+    "/rest/plugins/developer_telemetry/connections/{connection_id}/report",
+    "/plugins/developer_telemetry/connections/{connection_id}/report",
+)
 NON_REST_PATH = "/api/plugins/developer_telemetry/connections/{connection_id}/report"
 _SUCCESS_MESSAGE = "telemetry data received successfully"
 _MAX_BIGINT = 2**63 - 1
@@ -35,13 +42,13 @@ async def report(request: Request) -> JSONResponse:
     try:
         credentials = parse_authorization(request.headers.get("authorization"))
         target = _addressed_connection(request.path_params["connection_id"])
-        connection_id = await state.keys.authenticate(credentials, target)
+        connection_id = await state.keys.authenticate(credentials, target, request.url.path)
         require_json(request.headers.get("content-type"))
         body = await read_body(
             request.stream(), request.headers.get("content-encoding", ""), state.settings.legacy_max_body
         )
         day = parse_report(decode_json(body), connection_id)
-        await state.legacy_writer.submit([day])
+        await state.legacy_writer.submit(legacy_snapshots(day))
     except Exception as exc:
         error = as_request_error(exc, retry_after=state.settings.retry_after)
         response = devlake_body(error.http_status, error.message)

@@ -42,8 +42,9 @@ from bridge.day import DeveloperDay
 from bridge.errors import StorageUnavailable
 from bridge.fake_team import FakeDay, generate_days
 from bridge.legacy import parse_report, to_flat_report
+from bridge.migrate import ensure_schema
 from bridge.otlp_values import to_key_values
-from bridge.schema import developer_metrics, dump_json, ensure_schema
+from bridge.schema import developer_metrics, dump_json
 from bridge.snapshot_store import store_otlp_in
 from bridge.snapshots import FieldSnapshot, merge_day
 from bridge.upsert import VALUE_COLUMNS, run_in_transaction, utc_now

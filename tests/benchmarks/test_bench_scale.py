@@ -41,7 +41,7 @@ from sqlalchemy.engine import Connection, Engine
 from bridge.database import make_engine
 from bridge.fake_team import FakeDay, generate_days
 from bridge.legacy import to_flat_report
-from bridge.schema import ensure_schema
+from bridge.migrate import ensure_schema
 from bridge.upsert import run_in_transaction, utc_now
 from otlp_receiver.fake import REPORT_URL
 from otlp_receiver.signals import LOGS, METRICS

@@ -1,12 +1,12 @@
 """A `_tool_developer_ai_metrics` made before the commit, pull-request and active-time columns gets
-them at start, keeps its rows, and a second start (or a second replica) changes nothing."""
+them from migration 0003, keeps its rows, and a second upgrade changes nothing."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from bridge.database import make_engine
-from bridge.schema import ensure_schema
+from bridge.migrate import ensure_schema
 
 OLD_TABLE = """
 CREATE TABLE _tool_developer_ai_metrics (
@@ -33,8 +33,8 @@ def test_an_old_ai_table_gets_the_new_columns_and_keeps_its_rows(db_url: str) ->
                     " 120, '2026-03-02 10:00:00')"
                 )
             )
-        ensure_schema(engine)
-        ensure_schema(engine)  # again: nothing to add, no error
+        ensure_schema(engine, upgrade_older=True)
+        ensure_schema(engine)  # at the head now: nothing to do, no error
         columns = {c["name"] for c in sa.inspect(engine).get_columns("_tool_developer_ai_metrics")}
         assert {"commits", "pull_requests", "active_s"} <= columns
         with engine.connect() as conn:

@@ -36,11 +36,62 @@ def test_flat_seed_body_becomes_a_day() -> None:
 
 
 def test_nested_collector_body_maps_projects_to_project_context() -> None:
-    day = parse_report(load("collector_report.json"), connection_id=1)
-    assert day.developer_id == "sarah.johnson"
-    assert day.active_hours == 7
-    assert day.project_context[0]["name"] == "backend-api"
-    assert day.git_activity["repositories"][0]["branches_worked"] == ["feature/api-enhancement", "main"]
+    body = load("collector_report.json")
+    day = parse_report(body, connection_id=1)
+    assert day.developer_id == body["developer"]
+    assert day.active_hours == body["metrics"]["active_hours"]
+    assert day.project_context == body["metrics"]["projects"]  # the collector's bare names, kept
+    assert all(isinstance(name, str) for name in day.project_context)
+    assert day.git_activity == body["metrics"]["git_activity"]
+
+
+def test_seed_project_objects_are_still_accepted() -> None:
+    projects = [{"name": "api", "path": "/p/api", "last_activity": "2026-02-18T15:30:00Z"}, "web"]
+    body = load("collector_report.json")
+    body["metrics"]["projects"] = projects
+    assert parse_report(body, 1).project_context == projects
+
+
+def test_older_collector_body_with_commands_and_os_info_is_accepted() -> None:
+    body = load("collector_report_old.json")
+    assert "commands" in body["metrics"] and "os_info" in body
+    day = parse_report(body, 1)
+    assert day.os_info == body["os_info"]
+    assert day.active_hours == body["metrics"]["active_hours"]
+    assert day.project_context == body["metrics"]["projects"]
+
+
+@pytest.mark.parametrize(
+    ("os_info", "stored"),
+    [
+        ({"name": "macOS", "version": "14.2.1"}, "macOS 14.2.1"),
+        (None, None),
+        (3, None),
+        ("x" * 300, "x" * 255),
+    ],
+)
+def test_os_info_in_any_old_shape_never_fails_the_report(os_info: Any, stored: str | None) -> None:
+    body = load("collector_report_old.json") | {"os_info": os_info}
+    assert parse_report(body, 1).os_info == stored
+
+
+def test_nulls_read_as_absent_like_devlakes_decoder() -> None:
+    body = load("collector_report_nulls.json")
+    day = parse_report(body, 1)
+    assert (day.email, day.name, day.tools_used, day.project_context, day.development_activity) == (
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
+    assert day.git_activity["total_commits"] == body["metrics"]["git_activity"]["total_commits"]
+    assert parse_report(load("collector_report.json") | {"metrics": None}, 1).active_hours == 0
+
+
+def test_idle_day_with_empty_arrays_is_kept_empty() -> None:
+    day = parse_report(load("collector_report_idle.json"), 1)
+    assert (day.tools_used, day.project_context, day.git_activity["repositories"]) == ([], [], [])
 
 
 def test_float_active_hours_is_truncated_like_devlake() -> None:
@@ -90,6 +141,7 @@ _DELETE = object()
         ("tools_used", [1], "tools_used[0]", "must be a string"),
         ("project_context", {"name": "x"}, "project_context", "must be an array"),
         ("project_context", [{"name": 5}], "project_context[0].name", "must be a string"),
+        ("project_context", [7], "project_context[0]", "a project name or an object"),
         ("git_activity", [], "git_activity", "must be an object"),
         ("git_activity.total_commits", -3, "git_activity.total_commits", "negative"),
         ("git_activity.total_commits", "3", "git_activity.total_commits", "non-negative integer"),

@@ -9,7 +9,8 @@ import json
 import sqlalchemy as sa
 
 from bridge.database import make_engine
-from bridge.schema import command_stats, developer_metrics, ensure_schema, install_days
+from bridge.migrate import ensure_schema
+from bridge.schema import command_stats, developer_metrics, install_days
 from bridge.schema_upgrade import LEGACY_SNAPSHOTS, fold_legacy_snapshots
 from bridge.snapshot_store import store_snapshots_in
 from bridge.snapshots import ACTIVE, COMMAND_STATS, FROM_METRICS, FROM_SUMMARY, TOOLS, FieldSnapshot
@@ -112,18 +113,20 @@ def test_the_old_per_field_table_is_folded_in_and_dropped(db_url: str) -> None:
                     "value": json.dumps(value),
                 },
             )
-    ensure_schema(engine)
+    with engine.begin() as conn:
+        fold_legacy_snapshots(conn)
     assert not sa.inspect(engine).has_table(LEGACY_SNAPSHOTS)
     with engine.connect() as conn:
         stored = {r.install_id: json.loads(r.fields) for r in conn.execute(sa.select(install_days))}
     assert stored["desktop"][f"{ACTIVE}@{FROM_METRICS}"] == [500, {"active_hours": 9}]
     assert stored["laptop"][f"{ACTIVE}@{FROM_SUMMARY}"][0] == 100
     assert row(engine).active_hours == 9  # two hours unioned with a count of nine: at least nine
-    ensure_schema(engine)  # nothing left to fold
+    with engine.begin() as conn:
+        assert fold_legacy_snapshots(conn) == 0  # nothing left to fold
     assert row(engine).active_hours == 9
 
 
-def test_a_large_old_table_is_folded_day_by_day_in_several_transactions(db_url: str) -> None:
+def test_a_large_old_table_is_folded_a_page_of_days_at_a_time(db_url: str) -> None:
     engine = make_engine(db_url)
     ensure_schema(engine)
     _legacy_table(engine)
@@ -138,7 +141,8 @@ def test_a_large_old_table_is_folded_day_by_day_in_several_transactions(db_url: 
                     ),
                     {"date": date, "field": f"{field}@{FROM_METRICS}", "value": json.dumps(value)},
                 )
-    assert fold_legacy_snapshots(engine, chunk_rows=1) == 6
+    with engine.begin() as conn:
+        assert fold_legacy_snapshots(conn, chunk_days=1) == 6
     with engine.connect() as conn:
         rows = conn.execute(sa.select(developer_metrics).order_by(developer_metrics.c.date)).all()
     assert [(r.active_hours, r.tools_used) for r in rows] == [

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from bridge.database import make_engine
 from bridge.day import DeveloperDay
-from bridge.schema import developer_metrics, ensure_schema
+from bridge.migrate import ensure_schema
+from bridge.schema import developer_metrics
 from bridge.upsert import upsert_days
 
 DAY = dt.date(2026, 2, 19)

@@ -25,8 +25,8 @@ from bridge.ai_mapping import CUMULATIVE, DELTA, AiPoint
 from bridge.database import make_engine
 from bridge.fake_team import generate_days, generate_installs
 from bridge.legacy import parse_report, to_flat_report
+from bridge.migrate import VERSION_TABLE, ensure_schema
 from bridge.retention import forget, prune
-from bridge.schema import ensure_schema
 from bridge.snapshot_store import store_otlp_in
 from bridge.upsert import run_in_transaction, upsert_days_in
 from otlp_receiver.fake import otlp_requests
@@ -144,7 +144,7 @@ def _plans(engine: Engine, captured: Captured) -> list[tuple[str, str, dict[str,
 def _scans(plans: list[tuple[str, str, dict[str, Any]]], most_rows: int) -> list[str]:
     bad = []
     for path, statement, plan in plans:
-        if plan["table"] is None:  # "Impossible WHERE" and the like: nothing is read
+        if plan["table"] in (None, VERSION_TABLE):  # nothing read; the one-row schema version
             continue
         if plan["type"] in ("ALL", "index") or int(plan["rows"] or 0) > most_rows:
             bad.append(f"{path}: {plan['type']} {plan['key']} rows={plan['rows']} :: {statement[:160]}")
@@ -169,18 +169,11 @@ def test_forget_and_prune_of_dated_rows_read_one_developer_at_a_time(engine: Eng
     run("forget", lambda: forget(engine, CID, "fleet-000005"))
     run("prune", lambda: prune(engine, older_than_days=30, ai_older_than_days=10, today=END))
     plans = _plans(engine, captured)
-    # The installs of forget and prune are known scans (see the xfail test below).
-    dated = [p for p in plans if p[2]["table"] != "_devtel_installs" and "install_id IN" not in p[1]]
-    tables = {p[2]["table"] for p in dated}
+    tables = {p[2]["table"] for p in plans}
     assert {"_tool_developer_metrics", "_tool_developer_command_stats", "_devtel_ai_points"} <= tables
-    assert _scans(dated, DEVELOPER_ROWS + 2 * DEVELOPERS) == []
+    assert _scans(plans, DEVELOPER_ROWS + 2 * DEVELOPERS) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs indexes on _devtel_install_days(connection_id, install_id) and "
-    "_devtel_installs(last_seen_at), a schema change (issue #15's migrations)",
-)
 def test_forget_and_prune_of_installs_use_an_index(engine: Engine) -> None:
     captured: Captured = []
     run = _capture(engine, captured)

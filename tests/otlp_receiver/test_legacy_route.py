@@ -113,18 +113,6 @@ LIMIT 10;"""
     ]
 
 
-def test_nested_collector_format_is_accepted(served: Served) -> None:
-    body = json.loads((TESTDATA / "collector_report.json").read_text())
-    response = post(served, body)
-    assert response.status_code == 200, response.text
-    (row,) = stored(served, "sarah.johnson")
-    project_context = (
-        row.project_context if not isinstance(row.project_context, str) else json.loads(row.project_context)
-    )
-    assert project_context[0]["name"] == "backend-api"
-    assert row.active_hours == 7
-
-
 def test_gzip_body_is_accepted(served: Served) -> None:
     body = seed_body() | {"developer_id": "gzip.user"}
     response = post(served, gzip.compress(json.dumps(body).encode()), headers={"Content-Encoding": "gzip"})
