@@ -52,6 +52,7 @@ _SCHEMA: dict[tuple[str, str], tuple[type | tuple[type, ...], tuple[str, ...] | 
     ("collectors", "tools"): (dict, None),
     ("shell", "enabled"): (bool, None),
     ("shell", "rules"): (dict, None),
+    ("shell", "ignore"): (list, None),
     ("relay", "enabled"): (bool, None),
     ("relay", "http_port"): (int, None),
     ("relay", "grpc_port"): (int, None),

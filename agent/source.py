@@ -78,7 +78,7 @@ def shell_commands(settings: Settings, day: LocalDay) -> list[StoredCommand]:
     commands = CommandStore(settings.home)
     try:
         try:
-            read = ingest(settings.home, commands, rules)
+            read = ingest(settings.home, commands, rules, ignore=settings.shell.get("ignore", ()))
         except OSError as exc:  # an unreadable spool costs this pass's new commands, not the day
             log.warning("shell spool: cannot read it: %s", exc)
         else:

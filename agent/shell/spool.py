@@ -129,6 +129,9 @@ def drain(home: Path, ledger: Ledger, *, grace: float | None = None) -> PassResu
     if live.exists():
         total = _add(total, _read(live, ledger, final=False))
         if live.stat().st_size and not rotated.exists():  # one rotated file at a time
+            # The rotated file just deleted freed its inode, which the fresh spool may get: its
+            # offset must go first, or the new file would be read from the old one's offset.
+            ledger.keep_offsets([_identity(live)])
             _rotate(home)
     elif home.is_dir():
         ensure_spool(home)

@@ -4,7 +4,9 @@
 # PS0 notes the start of every command line (even one the DEBUG trap never sees, such as a
 # subshell); the DEBUG trap notes each simple command the line runs; PROMPT_COMMAND writes.
 # No fork, no subshell, no network. It appends only to a spool the agent made (devtel-agent
-# hook makes it): with DEVTEL_HOME missing or read-only it writes nothing, and says nothing.
+# hook makes it, unless consent is off): with DEVTEL_HOME missing or read-only, the spool
+# deleted (consent off) or a full disk it writes nothing, and says nothing; nor with
+# DO_NOT_TRACK, DEVTEL_DISABLE_TELEMETRY or OTEL_SDK_DISABLED set (1, true, yes, on).
 # DEVTEL_HOME is read once, when the hook is installed.
 
 # The spool stays open between commands: a write to a held descriptor costs no path lookup,
@@ -28,15 +30,33 @@ __devtel_debug() {
         __devtel_cmd+="${__devtel_cmd:+; }${BASH_COMMAND:0:1024}"
 }
 
+# An opt-out variable set in the shell stops the recording at once (checked only when one is
+# set at all, so the common case costs one expansion).
+__devtel_opted_out() {
+    local v
+    for v in "${DO_NOT_TRACK-}" "${DEVTEL_DISABLE_TELEMETRY-}" "${OTEL_SDK_DISABLED-}"; do
+        [[ ${v,,} == 1 || ${v,,} == true || ${v,,} == yes || ${v,,} == on ]] && return 0
+    done
+    return 1
+}
+
 # First entry of PROMPT_COMMAND: $? is still the command's status here, and is handed on so
 # later entries and PS1 see it too. Few statements: in bash each one costs microseconds.
+# The spool's existence is checked at every prompt (one stat call): the agent deletes it when
+# consent goes off, and no line is written after that. A failed write (a full disk) is silent:
+# stderr is closed around the printf.
 __devtel_precmd() {
     __devtel_status=$?
-    (( EPOCHSECONDS < __devtel_reopen )) ||
-        { [[ $__devtel_spool -ef /dev/fd/$__devtel_fd ]] && __devtel_reopen=$((EPOCHSECONDS + 10)); } ||
-        __devtel_open && [[ -n $__devtel_start ]] &&
-        printf '1\tbash\t%s\t%s\t%s\t%s\t%s\t%s\n' "$$" "$__devtel_start" "${EPOCHREALTIME-}" "$__devtel_status" \
-            "${__devtel_dir//$'\n'/ }" "${__devtel_cmd//$'\n'/ }" >&"$__devtel_fd"
+    if [[ -n $__devtel_start && -e $__devtel_spool ]] &&
+        { [[ -z ${DO_NOT_TRACK-}${DEVTEL_DISABLE_TELEMETRY-}${OTEL_SDK_DISABLED-} ]] || ! __devtel_opted_out; }; then
+        (( EPOCHSECONDS < __devtel_reopen )) ||
+            { [[ $__devtel_spool -ef /dev/fd/$__devtel_fd ]] && __devtel_reopen=$((EPOCHSECONDS + 10)); } ||
+            __devtel_open &&
+            { printf '1\tbash\t%s\t%s\t%s\t%s\t%s\t%s\n' "$$" "$__devtel_start" "${EPOCHREALTIME-}" "$__devtel_status" \
+                "${__devtel_dir//$'\n'/ }" "${__devtel_cmd//$'\n'/ }" >&"$__devtel_fd"; } 2>&-
+    else
+        __devtel_reopen=0  # a spool made again is another file: check before the next write
+    fi
     __devtel_start= __devtel_cmd= __devtel_dir=
     return "$__devtel_status"
 }
