@@ -26,7 +26,12 @@ def _fast_hook(argv: list[str]) -> bool:
             files.trim_spool(home)  # no agent may be draining it
         except OSError:
             pass  # a hook must never break a shell; `devtel-agent status` shows spool trouble
-    sys.stdout.write(hook_script(argv[1]))
+    text = hook_script(argv[1])
+    sys.stdout.write(text)
+    try:  # noqa: SIM105
+        files.keep_hook_copy(home, argv[1], text)
+    except OSError:
+        pass  # a missing or read-only DEVTEL_HOME: the hook stays quiet, and so does this
     return True
 
 

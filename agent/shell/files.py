@@ -14,13 +14,14 @@ its fast path (``agent/entry.py``) needs. ``typing`` (2 ms), ``pathlib`` (3 ms, 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 SPOOL_FILE = "shell.spool"
 ROTATED_FILE = "shell.spool.1"
 FRESH_FILE = "shell.spool.new"
 TRIM_FILE = "shell.spool.trim"
 CLOCK_FILE = "shell.clock"  # the fish hook's clock (the mtime of a file it writes)
+HOOK_COPY = "hook.{shell}"  # the hook as a file an rc line can source, no Python at all
 OFF_FILE = "shell.off"  # recording is off: nothing makes the spool until consent is back
 MAX_SPOOL_BYTES = 4 * 1024 * 1024  # ~20,000 commands: weeks without an agent reading them
 # agent.env's DEVTEL_HOME and DEFAULT_HOME, which the hook scripts hard-code too (a test checks
@@ -102,3 +103,27 @@ def trim_spool(home: Home, limit: int = MAX_SPOOL_BYTES) -> int:
         new.write(kept)
     os.replace(trim, spool)
     return size - len(kept)
+
+
+def keep_hook_copy(home: Home, shell: str, text: str) -> None:
+    """``$DEVTEL_HOME/hook.SHELL`` holds ``text``: the rc line that sources it starts a shell
+    with no Python process (docs/shell.md). Written only when it differs (an upgrade), in one
+    rename, so a shell starting meanwhile reads the old hook or the new one, never half."""
+    path = os.path.join(home, HOOK_COPY.format(shell=shell))
+    try:
+        with open(path, encoding="utf-8") as current:
+            if current.read() == text:
+                return
+    except FileNotFoundError:
+        pass
+    fresh = f"{path}.new"
+    with open(fresh, "w", encoding="utf-8") as new:
+        new.write(text)
+    os.replace(fresh, path)
+
+
+def refresh_hook_copies(home: Home, hook_text: Callable[[str], str]) -> None:
+    """Brings the hook copies a user sources up to date with this version of the agent."""
+    for shell in ("bash", "zsh", "fish"):
+        if os.path.exists(os.path.join(home, HOOK_COPY.format(shell=shell))):
+            keep_hook_copy(home, shell, hook_text(shell))

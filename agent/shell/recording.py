@@ -19,7 +19,9 @@ from agent.shell.hooks import hook_script
 
 
 def apply(home: Path, consent: Consent) -> bool:
-    """Start or stop the hooks' recording to match ``consent``; True if recording is on."""
+    """Start or stop the hooks' recording to match ``consent``; True if recording is on. The
+    hook copies shells source are brought up to date on the way."""
+    files.refresh_hook_copies(home, hook_script)
     if consent.level == OFF:
         files.stop_recording(home)
         return False
@@ -35,10 +37,12 @@ def print_hook(shell: str, env: Mapping[str, str]) -> int:
     from agent.errors import AgentError
     from agent.state import State
 
+    text = hook_script(shell)
     try:
         settings = load_settings(env)
         apply(settings.home, effective(settings, State(settings.home).read()))
+        files.keep_hook_copy(settings.home, shell, text)
     except (AgentError, OSError):
         pass
-    sys.stdout.write(hook_script(shell))
+    sys.stdout.write(text)
     return 0

@@ -30,31 +30,32 @@ __devtel_debug() {
         __devtel_cmd+="${__devtel_cmd:+; }${BASH_COMMAND:0:1024}"
 }
 
-# An opt-out variable set in the shell stops the recording at once (checked only when one is
-# set at all, so the common case costs one expansion).
-__devtel_opted_out() {
+# Whether this prompt records, when the quick test in __devtel_precmd is not enough: an
+# opt-out variable set in the shell (1, true, yes or on) stops the recording at once.
+__devtel_may_record() {
+    [[ -n $__devtel_start && -e $__devtel_spool ]] || return 1
     local v
     for v in "${DO_NOT_TRACK-}" "${DEVTEL_DISABLE_TELEMETRY-}" "${OTEL_SDK_DISABLED-}"; do
-        [[ ${v,,} == 1 || ${v,,} == true || ${v,,} == yes || ${v,,} == on ]] && return 0
+        [[ ${v,,} == 1 || ${v,,} == true || ${v,,} == yes || ${v,,} == on ]] && return 1
     done
-    return 1
+    return 0
 }
 
 # First entry of PROMPT_COMMAND: $? is still the command's status here, and is handed on so
-# later entries and PS1 see it too. Few statements: in bash each one costs microseconds.
-# The spool's existence is checked at every prompt (one stat call): the agent deletes it when
-# consent goes off, and no line is written after that. A failed write (a full disk) is silent:
-# stderr is closed around the printf.
+# later entries and PS1 see it too. Few statements: in bash each one costs microseconds, so the
+# common case is one test. The spool's existence is checked at every prompt (one stat call):
+# the agent deletes it when consent goes off, and no line is written after that. A failed write
+# (a full disk) is silent: printf's stderr is closed.
 __devtel_precmd() {
     __devtel_status=$?
-    if [[ -n $__devtel_start && -e $__devtel_spool ]] &&
-        { [[ -z ${DO_NOT_TRACK-}${DEVTEL_DISABLE_TELEMETRY-}${OTEL_SDK_DISABLED-} ]] || ! __devtel_opted_out; }; then
+    if [[ -n $__devtel_start && -e $__devtel_spool && -z ${DO_NOT_TRACK-}${DEVTEL_DISABLE_TELEMETRY-}${OTEL_SDK_DISABLED-} ]] ||
+        __devtel_may_record; then
         (( EPOCHSECONDS < __devtel_reopen )) ||
             { [[ $__devtel_spool -ef /dev/fd/$__devtel_fd ]] && __devtel_reopen=$((EPOCHSECONDS + 10)); } ||
             __devtel_open &&
-            { printf '1\tbash\t%s\t%s\t%s\t%s\t%s\t%s\n' "$$" "$__devtel_start" "${EPOCHREALTIME-}" "$__devtel_status" \
-                "${__devtel_dir//$'\n'/ }" "${__devtel_cmd//$'\n'/ }" >&"$__devtel_fd"; } 2>&-
-    else
+            printf '1\tbash\t%s\t%s\t%s\t%s\t%s\t%s\n' "$$" "$__devtel_start" "${EPOCHREALTIME-}" "$__devtel_status" \
+                "${__devtel_dir//$'\n'/ }" "${__devtel_cmd//$'\n'/ }" 2>&- >&"$__devtel_fd"
+    elif [[ ! -e $__devtel_spool ]]; then
         __devtel_reopen=0  # a spool made again is another file: check before the next write
     fi
     __devtel_start= __devtel_cmd= __devtel_dir=

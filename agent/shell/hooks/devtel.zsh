@@ -54,7 +54,7 @@ __devtel_precmd() {
             __devtel_open &&
             syswrite -o $__devtel_fd "1	zsh	$$	$__devtel_start	${EPOCHREALTIME-}	$__devtel_status	${__devtel_dir//$'\n'/ }	${__devtel_cmd//$'\n'/ }
 "
-    else
+    elif [[ ! -e $__devtel_spool ]]; then
         __devtel_reopen=0  # a spool made again is another file: check before the next write
     fi
     __devtel_start= __devtel_dir= __devtel_cmd=

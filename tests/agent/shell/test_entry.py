@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 
 from agent import env as E
+from agent.consent import Consent
 from agent.shell import files
-from agent.shell.hooks import SHELLS
+from agent.shell.hooks import SHELLS, hook_script
+from agent.shell.recording import apply
+from tests.agent.shell.conftest import spool_records
 
 ROOT = Path(__file__).resolve().parents[3]
 # What the console script runs, and the modules it has loaded after answering.
@@ -69,7 +72,7 @@ def test_with_recording_off_a_hook_makes_no_spool(tmp_path: Path) -> None:
     (home / files.OFF_FILE).touch()
     out, loaded = _hook(tmp_path, "hook", "bash", home=home)
     assert "__devtel_precmd" in out and "agent.cli" not in loaded
-    assert sorted(p.name for p in home.iterdir()) == [files.OFF_FILE]
+    assert sorted(p.name for p in home.iterdir()) == ["hook.bash", files.OFF_FILE]
 
 
 def test_the_fast_path_reads_the_same_variable_and_default_as_the_agent() -> None:
@@ -77,3 +80,30 @@ def test_the_fast_path_reads_the_same_variable_and_default_as_the_agent() -> Non
     for shell in SHELLS:
         text = (ROOT / "agent" / "shell" / "hooks" / f"devtel.{shell}").read_text()
         assert "DEVTEL_HOME" in text and "/.local/state/devtel" in text
+
+
+# The rc lines of docs/shell.md that source the hook's copy, Python only when it is missing.
+COPY = '"${DEVTEL_HOME:-$HOME/.local/state/devtel}/hook.'
+SOURCE = {
+    sh: f'. {COPY}{sh}" 2>/dev/null || eval "$(devtel-agent hook {sh})"' for sh in ("bash", "zsh")
+} | {"fish": "source $DEVTEL_HOME/hook.fish 2>/dev/null; or devtel-agent hook fish | source"}
+
+
+def test_a_shell_sourcing_the_hook_copy_records_without_python(shell, start, tmp_path):
+    home = tmp_path / "devtel"
+    _hook(tmp_path, "hook", shell, home=home)  # the first hook makes the spool and the copy
+    copy = home / files.HOOK_COPY.format(shell=shell)
+    assert copy.read_text() == hook_script(shell)
+    session = start(shell, before=SOURCE[shell], installs=0, devtel_home=home)
+    session.run("false")
+    session.run("true")
+    assert [(r.command, r.status) for r in spool_records(home)] == [("false", 1), ("true", 0)]
+
+
+def test_the_agent_brings_a_stale_copy_up_to_date_and_leaves_absent_ones_absent(tmp_path):
+    home = tmp_path / "devtel"
+    files.make_spool(home)
+    (home / "hook.zsh").write_text("# an older agent's hook\n")
+    apply(home, Consent("base", "default"))
+    assert (home / "hook.zsh").read_text() == hook_script("zsh")
+    assert not (home / "hook.bash").exists() and not (home / "hook.fish").exists()
