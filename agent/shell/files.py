@@ -70,11 +70,12 @@ def stop_recording(home: Home) -> bool:
 
 
 def resume_recording(home: Home) -> None:
-    """Recording is allowed again: the marker goes and the spool is back."""
-    try:  # noqa: SIM105 (contextlib is an import this module avoids)
+    """Recording is allowed again: if it was off, the marker goes and the spool is back (an
+    install that never had it off is left as it is: no spool where no hook was installed)."""
+    try:
         os.unlink(os.path.join(home, OFF_FILE))
     except FileNotFoundError:
-        pass
+        return
     make_spool(home)
 
 

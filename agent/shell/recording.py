@@ -40,7 +40,8 @@ def print_hook(shell: str, env: Mapping[str, str]) -> int:
     text = hook_script(shell)
     try:
         settings = load_settings(env)
-        apply(settings.home, effective(settings, State(settings.home).read()))
+        if apply(settings.home, effective(settings, State(settings.home).read())):
+            files.make_spool(settings.home)  # the hooks start recording
         files.keep_hook_copy(settings.home, shell, text)
     except (AgentError, OSError):
         pass
