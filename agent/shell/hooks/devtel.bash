@@ -31,16 +31,23 @@ __devtel_debug() {
 }
 
 # Whether this prompt records, when the quick test in __devtel_precmd is not enough: an
-# opt-out variable set in the shell (1, true, yes or on) stops the recording at once.
+# opt-out variable set in the shell (1, true, yes or on) stops the recording at once; with
+# HISTCONTROL ignoring lines typed with a leading space, a line bash kept out of history is
+# not recorded either. bash shows a hook no raw line, but the history count ($HISTCMD) stays
+# put for a line it did not keep: a duplicate (ignoredups) runs the same command as the
+# last one recorded, anything else was typed with a leading space (or matched HISTIGNORE).
 __devtel_may_record() {
     [[ -n $__devtel_start && -e $__devtel_spool ]] || return 1
     local v
     for v in "${DO_NOT_TRACK-}" "${DEVTEL_DISABLE_TELEMETRY-}" "${OTEL_SDK_DISABLED-}"; do
         [[ ${v,,} == 1 || ${v,,} == true || ${v,,} == yes || ${v,,} == on ]] && return 1
     done
+    if [[ ${HISTCONTROL-} == *ignore@(space|both)* && :$SHELLOPTS: == *:history:* ]]; then
+        [[ ${HISTCMD-} == "$__devtel_histno" && $__devtel_cmd != "$__devtel_last" ]] && return 1
+        __devtel_histno=${HISTCMD-} __devtel_last=$__devtel_cmd
+    fi
     return 0
 }
-
 # First entry of PROMPT_COMMAND: $? is still the command's status here, and is handed on so
 # later entries and PS1 see it too. Few statements: in bash each one costs microseconds, so the
 # common case is one test. The spool's existence is checked at every prompt (one stat call):
@@ -48,15 +55,16 @@ __devtel_may_record() {
 # (a full disk) is silent: printf's stderr is closed.
 __devtel_precmd() {
     __devtel_status=$?
-    if [[ -n $__devtel_start && -e $__devtel_spool && -z ${DO_NOT_TRACK-}${DEVTEL_DISABLE_TELEMETRY-}${OTEL_SDK_DISABLED-} ]] ||
+    if [[ -n $__devtel_start && -e $__devtel_spool && -z ${DO_NOT_TRACK-}${DEVTEL_DISABLE_TELEMETRY-}${OTEL_SDK_DISABLED-}${HISTCONTROL-} ]] ||
         __devtel_may_record; then
         (( EPOCHSECONDS < __devtel_reopen )) ||
             { [[ $__devtel_spool -ef /dev/fd/$__devtel_fd ]] && __devtel_reopen=$((EPOCHSECONDS + 10)); } ||
             __devtel_open &&
             printf '1\tbash\t%s\t%s\t%s\t%s\t%s\t%s\n' "$$" "$__devtel_start" "${EPOCHREALTIME-}" "$__devtel_status" \
                 "${__devtel_dir//$'\n'/ }" "${__devtel_cmd//$'\n'/ }" 2>&- >&"$__devtel_fd"
-    elif [[ ! -e $__devtel_spool ]]; then
-        __devtel_reopen=0  # a spool made again is another file: check before the next write
+    else
+        [[ -e $__devtel_spool ]] || __devtel_reopen=0  # a spool made again is another file
+        [[ -z ${HISTCONTROL-} ]] || __devtel_histno=${HISTCMD-}  # the count to compare with
     fi
     __devtel_start= __devtel_cmd= __devtel_dir=
     return "$__devtel_status"
@@ -66,6 +74,7 @@ __devtel_precmd() {
 # exist. Disarmed meanwhile: evaluated again at a prompt, the line is recorded, not this code.
 __devtel_rearm=${__devtel_start-} __devtel_start= __devtel_cmd=${__devtel_cmd-} __devtel_dir=${__devtel_dir-}
 __devtel_fd=${__devtel_fd-} __devtel_reopen=${__devtel_reopen:-0}
+__devtel_histno=${__devtel_histno-} __devtel_last=${__devtel_last-}
 __devtel_spool=${DEVTEL_HOME:-${HOME-}/.local/state/devtel}/shell.spool
 if [[ ${PROMPT_COMMAND[*]-} != *__devtel_precmd* ]]; then
     if [[ -n ${PROMPT_COMMAND[1]+set} ]]; then  # an array of several commands

@@ -204,3 +204,16 @@ def test_a_new_shells_hook_trims_an_oversized_spool(tmp_path):
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True)
     size = (home / files.SPOOL_FILE).stat().st_size
     assert size <= files.MAX_SPOOL_BYTES // 2 and size % len(line) == 0
+
+
+@pytest.mark.parametrize("histcontrol", ["ignorespace", "ignoreboth"])
+def test_bash_leaves_out_what_histcontrol_keeps_out_of_history(histcontrol, start, devtel_home):
+    session = start("bash", before=f"HISTCONTROL={histcontrol}")
+    session.run(" echo first-secret")
+    session.run("echo shown")
+    session.run("echo shown")  # a duplicate (ignoreboth keeps it out of history): still a command
+    session.run("  echo secret")
+    session.run("")
+    session.run("true")
+    commands = [r.command for r in spool_records(devtel_home)]
+    assert commands == ["echo shown", "echo shown", "true"], commands
