@@ -30,33 +30,36 @@ __devtel_debug() {
         __devtel_cmd+="${__devtel_cmd:+; }${BASH_COMMAND:0:1024}"
 }
 
-# Whether this prompt records, when the quick test in __devtel_precmd is not enough: an
-# opt-out variable set in the shell (1, true, yes or on) stops the recording at once; with
-# HISTCONTROL ignoring lines typed with a leading space, a line bash kept out of history is
-# not recorded either. bash shows a hook no raw line, but the history count ($HISTCMD) stays
-# put for a line it did not keep: a duplicate (ignoredups) runs the same command as the
-# last one recorded, anything else was typed with a leading space (or matched HISTIGNORE).
+# Whether this prompt records a line:
+# - only into a spool that exists, checked at every prompt (one stat call): the agent deletes
+#   it when consent goes off, and no line is written after that;
+# - not with an opt-out variable set in the shell (1, true, yes or on);
+# - with HISTCONTROL ignoring lines typed with a leading space, not a line bash kept out of
+#   history. bash shows a hook no raw line, but the history count ($HISTCMD) stays put for a
+#   line it did not keep: a duplicate (ignoredups) runs the same command as the last one
+#   recorded; anything else was typed with a leading space (or matched HISTIGNORE).
+# __devtel_precmd makes the common case (no opt-out variable set at all) one test; this
+# function is the whole rule.
 __devtel_may_record() {
-    [[ -n $__devtel_start && -e $__devtel_spool ]] || return 1
+    [[ -n $__devtel_start && -e $__devtel_spool && (${HISTCONTROL-} != *ignore@(space|both)* ||
+        :$SHELLOPTS: != *:history:* || ${HISTCMD-} != "$__devtel_histno" ||
+        $__devtel_cmd == "$__devtel_last") ]] || return 1
     local v
     for v in "${DO_NOT_TRACK-}" "${DEVTEL_DISABLE_TELEMETRY-}" "${OTEL_SDK_DISABLED-}"; do
         [[ ${v,,} == 1 || ${v,,} == true || ${v,,} == yes || ${v,,} == on ]] && return 1
     done
-    if [[ ${HISTCONTROL-} == *ignore@(space|both)* && :$SHELLOPTS: == *:history:* ]]; then
-        [[ ${HISTCMD-} == "$__devtel_histno" && $__devtel_cmd != "$__devtel_last" ]] && return 1
-        __devtel_histno=${HISTCMD-} __devtel_last=$__devtel_cmd
-    fi
     return 0
 }
+
 # First entry of PROMPT_COMMAND: $? is still the command's status here, and is handed on so
-# later entries and PS1 see it too. Few statements: in bash each one costs microseconds, so the
-# common case is one test. The spool's existence is checked at every prompt (one stat call):
-# the agent deletes it when consent goes off, and no line is written after that. A failed write
-# (a full disk) is silent: printf's stderr is closed.
+# later entries and PS1 see it too. Few statements: in bash each one costs microseconds. A
+# failed write (a full disk) is silent: printf's stderr is closed.
 __devtel_precmd() {
     __devtel_status=$?
-    if [[ -n $__devtel_start && -e $__devtel_spool && -z ${DO_NOT_TRACK-}${DEVTEL_DISABLE_TELEMETRY-}${OTEL_SDK_DISABLED-}${HISTCONTROL-} ]] ||
-        __devtel_may_record; then
+    if [[ -z ${DO_NOT_TRACK-}${DEVTEL_DISABLE_TELEMETRY-}${OTEL_SDK_DISABLED-} && -n $__devtel_start &&
+        -e $__devtel_spool && (${HISTCONTROL-} != *ignore@(space|both)* || :$SHELLOPTS: != *:history:* ||
+        ${HISTCMD-} != "$__devtel_histno" || $__devtel_cmd == "$__devtel_last") ]] || __devtel_may_record; then
+        __devtel_histno=${HISTCMD-} __devtel_last=$__devtel_cmd
         (( EPOCHSECONDS < __devtel_reopen )) ||
             { [[ $__devtel_spool -ef /dev/fd/$__devtel_fd ]] && __devtel_reopen=$((EPOCHSECONDS + 10)); } ||
             __devtel_open &&
@@ -64,7 +67,7 @@ __devtel_precmd() {
                 "${__devtel_dir//$'\n'/ }" "${__devtel_cmd//$'\n'/ }" 2>&- >&"$__devtel_fd"
     else
         [[ -e $__devtel_spool ]] || __devtel_reopen=0  # a spool made again is another file
-        [[ -z ${HISTCONTROL-} ]] || __devtel_histno=${HISTCMD-}  # the count to compare with
+        __devtel_histno=${HISTCMD-}  # the history count to compare the next line's with
     fi
     __devtel_start= __devtel_cmd= __devtel_dir=
     return "$__devtel_status"
