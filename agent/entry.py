@@ -25,7 +25,7 @@ def _fast_hook(argv: list[str]) -> bool:
         try:  # noqa: SIM105 (contextlib is an import this path avoids)
             files.trim_spool(home)  # no agent may be draining it
         except OSError:
-            pass  # a hook must never break a shell; `devtel-agent status` shows spool trouble
+            pass  # a hook must never break a shell; the next collection trims it (or logs why not)
     text = hook_script(argv[1])
     sys.stdout.write(text)
     try:  # noqa: SIM105

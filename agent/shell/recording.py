@@ -32,7 +32,8 @@ def apply(home: Path, consent: Consent) -> bool:
 def print_hook(shell: str, env: Mapping[str, str]) -> int:
     """``devtel-agent hook SHELL`` when the spool is to be made: consent first. Prints the hook
     whatever happens (a broken config must not break a shell's start-up, and the hook waits
-    quietly for a spool), and says nothing: ``devtel-agent status`` is where problems show."""
+    quietly for a spool), and says nothing: ``devtel-agent status`` reports a bad config or an
+    unusable DEVTEL_HOME."""
     from agent.config import load_settings
     from agent.errors import AgentError
     from agent.state import State
