@@ -231,16 +231,9 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
 
 
 def cmd_hook(args: argparse.Namespace) -> int:
-    from agent import env as E
-    from agent.shell.hooks import hook_script
-    from agent.shell.spool import ensure_spool
+    from agent.shell.recording import print_hook
 
-    try:  # the hooks only append to a spool that exists; without one they stay silent
-        ensure_spool(E.path_from(os.environ, E.DEVTEL_HOME, E.DEFAULT_HOME))
-    except OSError as exc:
-        print(f"devtel-agent: the shell hook will record nothing: {exc}", file=sys.stderr)
-    print(hook_script(args.shell), end="")
-    return 0
+    return print_hook(args.shell, os.environ)
 
 
 def _no_args(parser: argparse.ArgumentParser) -> None:

@@ -59,6 +59,7 @@ _SCHEMA: dict[tuple[str, str], tuple[type | tuple[type, ...], tuple[str, ...] | 
     ("devtel", "emails"): (list, None),
     ("shell", "enabled"): (bool, None),
     ("shell", "rules"): (dict, None),
+    ("shell", "ignore"): (list, None),
     ("relay", "enabled"): (bool, None),
     ("relay", "http_port"): (int, None),
     ("relay", "grpc_port"): (int, None),

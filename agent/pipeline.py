@@ -21,6 +21,7 @@ from agent.outbox import REJECTED, UNREADABLE, Item, Outbox
 from agent.pseudonyms import pseudonymous_day
 from agent.resource import base_fields, base_resource, detailed_resource
 from agent.sender import Backoff, PassResult, flush_sink
+from agent.shell import recording
 from agent.sinks import Sink, build_sink
 from agent.source import build_day
 from agent.state import State
@@ -73,6 +74,7 @@ class Agent:
     def day(self, date: dt.date) -> DayReport:
         """The day as it may leave (paths stripped unless the policy allows them; repository and
         branch names hashed under a pseudonymous identity)."""
+        recording.apply(self.settings.home, self.consent())  # the shell hooks follow consent
         day = emit.private_day(
             build_day(date, self.settings, self.store, self.identity()), self.settings.allow_paths
         )
@@ -197,6 +199,7 @@ class Agent:
 
     def set_consent(self, level: str) -> Change:
         change = set_level(self.settings, self.state, self.outbox, level)
+        recording.apply(self.settings.home, change.after)  # opting out deletes the shell spool
         if change.granted_detailed:
             resource = detailed_resource(self.identity(), self.state.install_id(), self.settings)
             self.enqueue([emit.consent_granted(change.before.level, resource)])

@@ -19,6 +19,7 @@ from agent.errors import ConfigError
 from agent.identity import Identity, keyed_hash
 from agent.shell import summary as shell_summary
 from agent.shell.classify import RulesError, rules_with
+from agent.shell.files import marked_off
 from agent.shell.ingest import ingest
 from agent.shell.store import CommandStore, StoredCommand
 from agent.store import DayStore
@@ -67,8 +68,12 @@ def collector_settings(settings: Settings, identity: Identity) -> CollectorSetti
 
 
 def shell_commands(settings: Settings, day: LocalDay) -> list[StoredCommand]:
-    """Drain the hooks' spool into the command store, then the day's commands."""
+    """Drain the hooks' spool into the command store, then the day's commands. With recording
+    off (``agent.shell.recording``) the spool is not read: what it held was recorded without
+    consent."""
     if not settings.shell.get("enabled", True):
+        return []
+    if settings.kill_switch or marked_off(settings.home):
         return []
     try:
         rules = rules_with(settings.shell.get("rules", {}))
@@ -77,7 +82,7 @@ def shell_commands(settings: Settings, day: LocalDay) -> list[StoredCommand]:
     commands = CommandStore(settings.home)
     try:
         try:
-            read = ingest(settings.home, commands, rules)
+            read = ingest(settings.home, commands, rules, ignore=settings.shell.get("ignore", ()))
         except OSError as exc:  # an unreadable spool costs this pass's new commands, not the day
             log.warning("shell spool: cannot read it: %s", exc)
         else:

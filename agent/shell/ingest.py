@@ -1,10 +1,11 @@
-"""From spool records to stored commands: classify, map the directory to its repository, and
-let the command line and the directory go."""
+"""From spool records to stored commands: drop the ignored ones, classify the rest, map the
+directory to its repository, and let the command line and the directory go."""
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Final
 
@@ -29,13 +30,19 @@ def outcome(status: int) -> str:
 class _Ledger:
     """The spool reader's view of the store: records in, classified commands saved."""
 
-    def __init__(self, store: CommandStore, rules: Mapping[str, str]) -> None:
-        self.store, self.rules = store, rules
+    def __init__(self, store: CommandStore, rules: Mapping[str, str], ignore: Sequence[str]) -> None:
+        self.store, self.rules, self.ignore = store, rules, tuple(ignore)
         self.offset, self.keep_offsets = store.offset, store.keep_offsets
         self._repositories: dict[str, str | None] = {}
 
     def commit(self, records: list[SpoolRecord], identity: Identity, offset: int) -> None:
-        self.store.save([self._command(r) for r in records], identity, offset)
+        kept = [r for r in records if not self._ignored(r.command)]
+        self.store.save([self._command(r) for r in kept], identity, offset)
+
+    def _ignored(self, command: str) -> bool:
+        """``[shell] ignore``: shell-style patterns on the whole line (``pass *``, ``op *``)."""
+        line = command.strip()
+        return any(fnmatchcase(line, pattern) for pattern in self.ignore)
 
     def _command(self, record: SpoolRecord) -> StoredCommand:
         kind = classify(record.command, self.rules)
@@ -61,7 +68,13 @@ class _Ledger:
 
 
 def ingest(
-    home: Path, store: CommandStore, rules: Mapping[str, str], *, grace: float | None = None
+    home: Path,
+    store: CommandStore,
+    rules: Mapping[str, str],
+    *,
+    grace: float | None = None,
+    ignore: Sequence[str] = (),
 ) -> PassResult:
-    """Read what the hooks wrote since the last pass into the store (``grace``: see ``drain``)."""
-    return drain(home, _Ledger(store, rules), grace=grace)
+    """Read what the hooks wrote since the last pass into the store (``grace``: see ``drain``);
+    lines matching an ``ignore`` pattern are passed over, never stored."""
+    return drain(home, _Ledger(store, rules, ignore), grace=grace)

@@ -29,9 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final, Protocol
 
-SPOOL_FILE: Final = "shell.spool"
-ROTATED_FILE: Final = "shell.spool.1"
-FRESH_FILE: Final = "shell.spool.new"
+from agent.shell.files import FRESH_FILE, ROTATED_FILE, SPOOL_FILE, create, make_spool, trim_spool
+
 FORMAT_VERSION: Final = "1"
 SHELLS: Final = ("bash", "zsh", "fish")
 MAX_LINE_BYTES: Final = 64 * 1024  # the hooks cut commands at 4 KiB; anything longer is not theirs
@@ -96,20 +95,14 @@ class PassResult:
     malformed: int = 0
 
 
-def _create(path: Path) -> None:
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-
-
 def ensure_spool(home: Path) -> None:
     """DEVTEL_HOME and an empty spool in it, so the hooks start recording."""
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not (home / SPOOL_FILE).exists():
-        _create(home / SPOOL_FILE)
+    make_spool(home)
 
 
 def _rotate(home: Path) -> None:
     live, rotated, fresh = home / SPOOL_FILE, home / ROTATED_FILE, home / FRESH_FILE
-    _create(fresh)
+    create(fresh)
     try:
         os.link(live, rotated)  # the offset moves with the inode
     except FileExistsError:
@@ -127,6 +120,7 @@ def drain(home: Path, ledger: Ledger, *, grace: float | None = None) -> PassResu
     grace = GRACE_S if grace is None else grace
     rotated, live = home / ROTATED_FILE, home / SPOOL_FILE
     total = PassResult()
+    trim_spool(home)  # a spool no agent read for weeks: the oldest lines go first
     if rotated.exists():
         final = _quiet_for(rotated, grace)
         total = _add(total, _read(rotated, ledger, final=final))
@@ -135,6 +129,9 @@ def drain(home: Path, ledger: Ledger, *, grace: float | None = None) -> PassResu
     if live.exists():
         total = _add(total, _read(live, ledger, final=False))
         if live.stat().st_size and not rotated.exists():  # one rotated file at a time
+            # The rotated file just deleted freed its inode, which the fresh spool may get: its
+            # offset must go first, or the new file would be read from the old one's offset.
+            ledger.keep_offsets([_identity(live)])
             _rotate(home)
     elif home.is_dir():
         ensure_spool(home)

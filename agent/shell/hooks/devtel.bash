@@ -4,7 +4,9 @@
 # PS0 notes the start of every command line (even one the DEBUG trap never sees, such as a
 # subshell); the DEBUG trap notes each simple command the line runs; PROMPT_COMMAND writes.
 # No fork, no subshell, no network. It appends only to a spool the agent made (devtel-agent
-# hook makes it): with DEVTEL_HOME missing or read-only it writes nothing, and says nothing.
+# hook makes it, unless consent is off): with DEVTEL_HOME missing or read-only, the spool
+# deleted (consent off) or a full disk it writes nothing, and says nothing; nor with
+# DO_NOT_TRACK, DEVTEL_DISABLE_TELEMETRY or OTEL_SDK_DISABLED set (1, true, yes, on).
 # DEVTEL_HOME is read once, when the hook is installed.
 
 # The spool stays open between commands: a write to a held descriptor costs no path lookup,
@@ -28,15 +30,45 @@ __devtel_debug() {
         __devtel_cmd+="${__devtel_cmd:+; }${BASH_COMMAND:0:1024}"
 }
 
+# Whether this prompt records a line:
+# - only into a spool that exists, checked at every prompt (one stat call): the agent deletes
+#   it when consent goes off, and no line is written after that;
+# - not with an opt-out variable set in the shell (1, true, yes or on);
+# - with HISTCONTROL ignoring lines typed with a leading space, not a line bash kept out of
+#   history. bash shows a hook no raw line, but the history count ($HISTCMD) stays put for a
+#   line it did not keep: a duplicate (ignoredups) runs the same command as the last one
+#   recorded; anything else was typed with a leading space (or matched HISTIGNORE).
+# __devtel_precmd makes the common case (no opt-out variable set at all) one test; this
+# function is the whole rule.
+__devtel_may_record() {
+    [[ -n $__devtel_start && -e $__devtel_spool && (${HISTCONTROL-} != *ignore@(space|both)* ||
+        :$SHELLOPTS: != *:history:* || ${HISTCMD-} != "$__devtel_histno" ||
+        $__devtel_cmd == "$__devtel_last") ]] || return 1
+    local v
+    for v in "${DO_NOT_TRACK-}" "${DEVTEL_DISABLE_TELEMETRY-}" "${OTEL_SDK_DISABLED-}"; do
+        [[ ${v,,} == 1 || ${v,,} == true || ${v,,} == yes || ${v,,} == on ]] && return 1
+    done
+    return 0
+}
+
 # First entry of PROMPT_COMMAND: $? is still the command's status here, and is handed on so
-# later entries and PS1 see it too. Few statements: in bash each one costs microseconds.
+# later entries and PS1 see it too. Few statements: in bash each one costs microseconds. A
+# failed write (a full disk) is silent: printf's stderr is closed.
 __devtel_precmd() {
     __devtel_status=$?
-    (( EPOCHSECONDS < __devtel_reopen )) ||
-        { [[ $__devtel_spool -ef /dev/fd/$__devtel_fd ]] && __devtel_reopen=$((EPOCHSECONDS + 10)); } ||
-        __devtel_open && [[ -n $__devtel_start ]] &&
-        printf '1\tbash\t%s\t%s\t%s\t%s\t%s\t%s\n' "$$" "$__devtel_start" "${EPOCHREALTIME-}" "$__devtel_status" \
-            "${__devtel_dir//$'\n'/ }" "${__devtel_cmd//$'\n'/ }" >&"$__devtel_fd"
+    if [[ -z ${DO_NOT_TRACK-}${DEVTEL_DISABLE_TELEMETRY-}${OTEL_SDK_DISABLED-} && -n $__devtel_start &&
+        -e $__devtel_spool && (${HISTCONTROL-} != *ignore@(space|both)* || :$SHELLOPTS: != *:history:* ||
+        ${HISTCMD-} != "$__devtel_histno" || $__devtel_cmd == "$__devtel_last") ]] || __devtel_may_record; then
+        __devtel_histno=${HISTCMD-} __devtel_last=$__devtel_cmd
+        (( EPOCHSECONDS < __devtel_reopen )) ||
+            { [[ $__devtel_spool -ef /dev/fd/$__devtel_fd ]] && __devtel_reopen=$((EPOCHSECONDS + 10)); } ||
+            __devtel_open &&
+            printf '1\tbash\t%s\t%s\t%s\t%s\t%s\t%s\n' "$$" "$__devtel_start" "${EPOCHREALTIME-}" "$__devtel_status" \
+                "${__devtel_dir//$'\n'/ }" "${__devtel_cmd//$'\n'/ }" 2>&- >&"$__devtel_fd"
+    else
+        [[ -e $__devtel_spool ]] || __devtel_reopen=0  # a spool made again is another file
+        __devtel_histno=${HISTCMD-}  # the history count to compare the next line's with
+    fi
     __devtel_start= __devtel_cmd= __devtel_dir=
     return "$__devtel_status"
 }
@@ -45,6 +77,7 @@ __devtel_precmd() {
 # exist. Disarmed meanwhile: evaluated again at a prompt, the line is recorded, not this code.
 __devtel_rearm=${__devtel_start-} __devtel_start= __devtel_cmd=${__devtel_cmd-} __devtel_dir=${__devtel_dir-}
 __devtel_fd=${__devtel_fd-} __devtel_reopen=${__devtel_reopen:-0}
+__devtel_histno=${__devtel_histno-} __devtel_last=${__devtel_last-}
 __devtel_spool=${DEVTEL_HOME:-${HOME-}/.local/state/devtel}/shell.spool
 if [[ ${PROMPT_COMMAND[*]-} != *__devtel_precmd* ]]; then
     if [[ -n ${PROMPT_COMMAND[1]+set} ]]; then  # an array of several commands

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 
 import pytest
 
@@ -124,3 +125,25 @@ def test_a_bad_rule_in_the_config_names_the_file_and_key(env, write_config):
     day = LocalDay.of(dt.date.today(), local_zone())
     with pytest.raises(ConfigError, match=r"agent.toml: key 'shell.rules': 'just test' = 'testing'"):
         shell_commands(settings, day)
+
+
+def _table() -> list[tuple[str, str, str]]:
+    """testdata/classification.tsv: command line, category, tool (comments start with #)."""
+    text = (Path(__file__).parent / "testdata" / "classification.tsv").read_text(encoding="utf-8")
+    rows = [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+    assert all(len(row) == 3 for row in rows), [row for row in rows if len(row) != 3]
+    return [(line, category, tool) for line, category, tool in rows]
+
+
+@pytest.mark.parametrize(("line", "category", "tool"), _table())
+def test_the_classification_table(line, category, tool):
+    assert classify(line) == Classified(category, tool)
+
+
+def test_configured_rules_can_name_runners():
+    rules = rules_with({"mise exec": "runner", "nx": "runner"})
+    assert classify("mise exec -- pytest -x", rules) == Classified("test", "pytest")
+    assert classify("nx jest", rules) == Classified("test", "jest")
+    assert classify("mise exec -- pytest") == Classified("other", "")  # not a runner by default
+    with pytest.raises(RulesError, match="one of test, build, install, vcs, other, runner"):
+        rules_with({"mise exec": "runners"})
