@@ -18,6 +18,7 @@ from bridge.validate import (
     array_at,
     count_at,
     date_at,
+    free_json_at,
     object_at,
     optional_text_at,
     required_text_at,
@@ -93,6 +94,7 @@ def _json_column(value: Any, field: str, check: Callable[[Any, str], None]) -> A
     if value is None:
         return None
     check(value, field)
+    free_json_at(value, field)
     try:
         size = len(dump_json(value).encode("utf-8"))
     except UnicodeEncodeError:

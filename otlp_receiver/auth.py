@@ -51,7 +51,7 @@ def parse_authorization(header: str | None) -> Credentials:
                 "malformed Basic credentials: expected base64 of '<connection id>:<key>'"
             ) from None
         user, sep, key = decoded.partition(":")
-        if not sep or not user.isdigit():
+        if not sep or not (user.isascii() and user.isdigit()):
             raise Unauthorized("malformed Basic credentials: the user must be the numeric connection id")
         return Credentials(api_key=key, claimed_connection=int(user))
     raise Unauthorized("malformed Authorization header: expected 'Bearer <api key>'")
