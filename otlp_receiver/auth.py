@@ -64,7 +64,7 @@ class KeyIndex:
     depend on how much of a guessed key's hash matches.
     """
 
-    def __init__(self, engine: Engine, *, refresh_seconds: float = 5.0, miss_reload_seconds: float = 0.1):
+    def __init__(self, engine: Engine, *, refresh_seconds: float = 1.0, miss_reload_seconds: float = 0.1):
         self._engine = engine
         self._refresh_seconds = refresh_seconds
         self._miss_reload_seconds = miss_reload_seconds

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version as package_version
 
 import httpx
 import sqlalchemy as sa
@@ -18,7 +18,9 @@ from bridge.database import make_engine, resolve_url
 from bridge.errors import BridgeError
 from bridge.fake_team import generate_days, generate_installs
 from bridge.retention import Removed, forget, prune
+from otlp_receiver import logs
 from otlp_receiver.fake import PostFailed, post_legacy, post_otlp, write_days
+from otlp_receiver.logs import FORMATS as LOG_FORMATS
 from otlp_receiver.settings import ReceiverSettings, SettingsError, ai_retention_days
 
 API_KEY_ENV = "DEVTEL_API_KEY"
@@ -28,6 +30,13 @@ class UsageError(Exception):
     """A command line that cannot be carried out; printed without a traceback, exit 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's errors in the CLI's one-line form (no usage block), still exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"devtel-receiver: error: {message} (see {self.prog} --help)\n")
+
+
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", metavar="URL", help="SQLAlchemy URL (default: $DEVTEL_DB_URL, else a SQLite file)"
@@ -35,10 +44,11 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="devtel-receiver",
         description="Receive developer telemetry (OTLP and DevLake's legacy JSON) into DevLake's tables.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version('devtel')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the receiver (OTLP/HTTP, legacy route, health, metrics)")
@@ -52,6 +62,27 @@ def _parser() -> argparse.ArgumentParser:
         help="receiver processes sharing the ports, one per core to use (default 1; MySQL/MariaDB only)",
     )
     serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    serve.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="text (default) or json: one event per line, control characters escaped",
+    )
+    serve.add_argument(
+        "--tls-cert", metavar="FILE", help="PEM certificate: TLS on both ports ($DEVTEL_TLS_CERT)"
+    )
+    serve.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert ($DEVTEL_TLS_KEY)")
+    serve.add_argument(
+        "--tls-client-ca",
+        metavar="FILE",
+        help="PEM CA: clients must show a certificate it signed, mutual TLS ($DEVTEL_TLS_CLIENT_CA); "
+        "SIGHUP reloads all three files",
+    )
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        default=None,
+        help="a log line per request (default off; $DEVTEL_ACCESS_LOG)",
+    )
 
     conns = commands.add_parser("connections", help="manage connections and their API keys")
     conn_commands = conns.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -62,11 +93,16 @@ def _parser() -> argparse.ArgumentParser:
     listing = conn_commands.add_parser("list", help="list connections (never their keys)")
     listing.add_argument("--json", action="store_true")
     _add_db(listing)
-    rotate = conn_commands.add_parser("rotate", help="replace a connection's API key; the old stops at once")
+    rotate = conn_commands.add_parser(
+        "rotate",
+        help="replace a connection's API key; the old one is refused within 1 second on every worker",
+    )
     rotate.add_argument("id", type=int)
     rotate.add_argument("--json", action="store_true")
     _add_db(rotate)
-    delete = conn_commands.add_parser("delete", help="delete a connection and its key (its rows stay)")
+    delete = conn_commands.add_parser(
+        "delete", help="delete a connection and its key (refused within 1 second; its rows stay)"
+    )
     delete.add_argument("id", type=int)
     _add_db(delete)
 
@@ -115,7 +151,16 @@ def _serve(args: argparse.Namespace) -> int:
     from otlp_receiver.server import run
 
     settings = ReceiverSettings.from_env(
-        resolve_url(args.db), host=args.host, port=args.port, grpc_port=args.grpc_port, workers=args.workers
+        resolve_url(args.db),
+        host=args.host,
+        port=args.port,
+        grpc_port=args.grpc_port,
+        workers=args.workers,
+        log_format=args.log_format,
+        access_log=args.access_log,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_client_ca=args.tls_client_ca,
     )
     return run(settings, log_level=args.log_level)
 
@@ -216,8 +261,7 @@ def _fake(args: argparse.Namespace) -> int:
 
 
 def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns the progress bar
+    logs.configure("text")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
