@@ -167,7 +167,7 @@ def idle_sockets(workdir: Path, sockets: int = 1000) -> list[tuple[str, str]]:
 def _ten_megabytes(target: Target) -> bytes:
     """An OTLP/JSON metrics request of about 10 MB within the request limits."""
     figures = DayFigures("2026-03-02")
-    for n in range(9_000):
+    for n in range(2_900):
         figures.repository(f"repository-{n:05d}-" + "r" * 120, 1, 2, 3, 4)
     from google.protobuf import json_format
     from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest

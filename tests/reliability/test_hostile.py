@@ -131,3 +131,43 @@ def test_group_commit_answers_the_culprit_alone(fresh_mysql_url: str) -> None:
         stored = sorted(json.loads(v)["honest"] for (v,) in conn.exec_driver_sql("SELECT v FROM t"))
     engine.dispose()
     assert stored == list(range(16))
+
+
+def _resources_request(developers: int, attributes: int) -> bytes:
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+    from tests.support.otlp import DayFigures, developer_resource, metrics_request
+
+    request = ExportMetricsServiceRequest()
+    for n in range(developers):
+        extra = {f"x.{a}": "v" for a in range(attributes)}
+        one = metrics_request(
+            DayFigures("2026-03-02").active_hours(1), developer_resource(f"lim{n}", f"i{n}", **extra)
+        )
+        request.MergeFromString(one)
+    return request.SerializeToString()
+
+
+@pytest.mark.parametrize(
+    ("developers", "attributes", "status", "named"),
+    [(1001, 0, 413, "DEVTEL_OTLP_MAX_DEVELOPERS"), (1, 130, 400, "DEVTEL_OTLP_MAX_ATTRIBUTES")],
+)
+def test_request_shape_limits_are_named(
+    receiver: tuple[RunningReceiver, Target], developers: int, attributes: int, status: int, named: str
+) -> None:
+    running, target = receiver
+    answer = httpx.post(
+        running.url + "/v1/metrics",
+        content=_resources_request(developers, attributes),
+        headers={**target.bearer(), "Content-Type": "application/x-protobuf"},
+        timeout=60,
+    )
+    assert answer.status_code == status
+    engine = make_engine(running.db_url)
+    try:
+        assert all(not tag.startswith("lim") for tag in rows_by_tag(engine))
+    finally:
+        engine.dispose()
+    from google.rpc import status_pb2
+
+    assert named in status_pb2.Status.FromString(answer.content).message
