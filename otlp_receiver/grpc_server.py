@@ -69,6 +69,10 @@ class GrpcServer:
         options = [
             ("grpc.max_receive_message_length", self._state.settings.otlp_max_body),
             ("grpc.so_reuseport", int(self._shared)),
+            # Idle channels closed after five minutes, and a bound on streams per connection, so
+            # idle or greedy gRPC clients hold neither sockets nor handlers forever.
+            ("grpc.max_connection_idle_ms", 300_000),
+            ("grpc.max_concurrent_streams", 100),
         ]
         server = grpc.aio.server(options=options)
         for signal in SIGNALS:
