@@ -279,6 +279,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, SettingsError, BridgeError, ValueError) as exc:
         print(f"devtel-receiver: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a database file or directory that cannot be made, say
+        print(
+            f"devtel-receiver: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+            file=sys.stderr,
+        )
+        return 2
     except sa.exc.DBAPIError as exc:
         print(f"devtel-receiver: error: database: {exc.orig}", file=sys.stderr)
         return 1

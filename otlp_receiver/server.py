@@ -74,6 +74,8 @@ def serve(settings: ReceiverSettings, *, log_level: str = "info", worker: int | 
     state = ReceiverState.create(settings)
     if not worker:  # daily housekeeping: one process is enough
         state.attachments.append(AiRetention(state, settings.ai_retention_days))
+    if settings.grpc_port and worker is None:  # gRPC binds late, inside the lifespan: check it now
+        shared_socket(settings.host, settings.grpc_port, reuse_port=False).close()
     tls = settings.tls_files()
     grpc_credentials = GrpcCredentials(tls) if tls and settings.grpc_port else None
     if settings.grpc_port:

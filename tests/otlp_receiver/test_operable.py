@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from otlp_receiver import self_telemetry
-from tests.support.processes import ROOT, start_receiver
+from tests.support.processes import ROOT, free_port, start_receiver
 
 
 def receiver(*args: str) -> subprocess.CompletedProcess[str]:
@@ -30,17 +30,26 @@ def test_port_out_of_range_is_one_line_exit_2(tmp_path: Path) -> None:
     ]
 
 
-def test_port_in_use_is_one_line_exit_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize("option", ["--port", "--grpc-port"])
+def test_port_in_use_is_one_line_exit_2(tmp_path: Path, option: str) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = receiver(
-            "serve", "--db", f"sqlite:///{tmp_path / 'r.db'}", "--port", str(port), "--grpc-port", "0"
-        )
+        ports = {"--port": str(free_port()), "--grpc-port": str(free_port()), option: str(port)}
+        args = [item for pair in ports.items() for item in pair]
+        done = receiver("serve", "--db", f"sqlite:///{tmp_path / 'r.db'}", *args)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], done.stderr
+
+
+def test_a_database_directory_that_cannot_be_made_is_one_line_exit_2() -> None:
+    done = receiver("connections", "list", "--db", "sqlite:////proc/devtel-nope/r.db")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "devtel-receiver: error: No such file or directory: /proc/devtel-nope"
+    ]
 
 
 @pytest.mark.parametrize("bad", [["serve", "--bogus"], ["connections", "list", "--db", "::not a url"]])
