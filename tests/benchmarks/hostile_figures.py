@@ -65,12 +65,18 @@ def receiver(workdir: Path, source: Path = ROOT, **options: Any) -> Iterator[tup
 
 
 async def _send(url: str, cases: Iterator[Case], clients: int, verify: Any = True) -> dict[str, int]:
+    """Status per case tag; 0 when the connection closed before an answer was read (an early
+    401/413 while a large body was still being sent)."""
     statuses: dict[str, int] = {}
     async with httpx.AsyncClient(base_url=url, timeout=120, verify=verify) as client:
 
         async def worker() -> None:
             for case in cases:
-                answer = await client.post(case.path, content=case.body, headers=case.headers)
+                try:
+                    answer = await client.post(case.path, content=case.body, headers=case.headers)
+                except httpx.TransportError:
+                    statuses[case.tag] = 0
+                    continue
                 statuses[case.tag] = answer.status_code
 
         await asyncio.gather(*(worker() for _ in range(clients)))
@@ -85,11 +91,11 @@ def corpus(workdir: Path, count: int) -> list[tuple[str, str]]:
             engine = make_engine(running.db_url)
             stored = rows_by_tag(engine)
             engine.dispose()
-            rejected = {tag for tag, status in statuses.items() if status >= 400}
+            rejected = {tag for tag, status in statuses.items() if status >= 400 or status == 0}
             changed = sum(stored.get(tag, 0) for tag in rejected)
             by_status = Counter(statuses.values())
             fives = sum(n for status, n in by_status.items() if status >= 500)
-            summary = ", ".join(f"{s}: {n}" for s, n in sorted(by_status.items()))
+            summary = ", ".join(f"{s or 'closed'}: {n}" for s, n in sorted(by_status.items()))
             rows.append((f"5xx over {len(statuses)} hostile requests, {route} ({summary})", str(fives)))
             rows.append((f"rows changed by the {len(rejected)} rejected {route} requests", str(changed)))
     return rows
