@@ -8,8 +8,9 @@ import anyio
 from google.protobuf.message import Message
 
 from bridge.otlp_mapping import MappingResult
+from otlp_receiver import json_pool
 from otlp_receiver.limits import RequestLimits, check_request
-from otlp_receiver.otlp_codec import decode
+from otlp_receiver.otlp_codec import JSON, PROTOBUF, decode
 from otlp_receiver.signals import Signal
 from otlp_receiver.state import ReceiverState
 
@@ -30,6 +31,8 @@ def _prepare(
 async def consume(state: ReceiverState, signal: Signal, body: bytes, fmt: str, connection_id: int) -> Message:
     """Decode, bound, map, store (answering only after commit), and describe what was not used."""
     limits = state.settings.request_limits()
+    if fmt == JSON and len(body) > json_pool.PROCESS_BYTES:
+        body, fmt = await json_pool.json_to_protobuf(body, signal.request_type), PROTOBUF
     if len(body) > _INLINE_BYTES:
         result = await anyio.to_thread.run_sync(_prepare, signal, body, fmt, connection_id, limits)
     else:

@@ -175,3 +175,35 @@ def test_request_shape_limits_are_named(
     from google.rpc import status_pb2
 
     assert named in status_pb2.Status.FromString(answer.content).message
+
+
+def test_large_otlp_json_goes_through_the_helper_process(receiver: tuple[RunningReceiver, Target]) -> None:
+    """Over 1 MiB, OTLP/JSON is parsed in a helper process (otlp_receiver/json_pool.py)."""
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+    from tests.support.otlp import DayFigures, developer_resource, metrics_request
+
+    running, target = receiver
+    figures = DayFigures("2026-03-03")
+    for n in range(500):
+        figures.repository(f"big-json-repository-{n:04d}-" + "r" * 100, 1, 2, 3, 4)
+    raw = metrics_request(figures, developer_resource("big.json", "bj"))
+    body = json_format.MessageToJson(ExportMetricsServiceRequest.FromString(raw)).encode()
+    assert len(body) > 1 << 20
+    headers = {**target.bearer(), "Content-Type": "application/json"}
+    assert (
+        httpx.post(running.url + "/v1/metrics", content=body[:-2], headers=headers, timeout=60).status_code
+        == 400
+    )
+    answer = httpx.post(running.url + "/v1/metrics", content=body, headers=headers, timeout=60)
+    assert answer.status_code == 200, answer.text
+    engine = make_engine(running.db_url)
+    try:
+        with engine.connect() as conn:
+            (activity,) = conn.execute(
+                sa.text("SELECT git_activity FROM _tool_developer_metrics WHERE developer_id = 'big.json'")
+            ).one()
+    finally:
+        engine.dispose()
+    assert json.loads(activity)["total_commits"] == 500
