@@ -14,6 +14,9 @@ from typing import Final
 ATTR_PATCH_LINES_ADDED: Final = "devtel.patch.lines_added"
 ATTR_PATCH_LINES_REMOVED: Final = "devtel.patch.lines_removed"
 
+# The attribute naming a token count's kind: Codex's own key; Claude Code and Gemini CLI say "type".
+ATTR_CODEX_COUNT_KIND: Final = "token_type"
+
 # The tools' service.name values (Codex's differs per front end: codex_exec, codex_cli_rs, …).
 SERVICE_PREFIXES: Final = ("claude-code", "gemini-cli", "codex")
 
@@ -42,7 +45,7 @@ METRICS: Final[dict[str, frozenset[str]]] = {
     "codex.conversation.turn.count": frozenset(),
     "codex.api_request": frozenset({"status", "success"}),
     "codex.tool.call": frozenset({"tool", "success"}),
-    "codex.turn.token_usage": frozenset({"token_type"}),
+    "codex.turn.token_usage": frozenset({ATTR_CODEX_COUNT_KIND}),
 }
 
 _CLAUDE_DECISION = frozenset({"decision", "source", "tool_name"})

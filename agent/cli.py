@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from importlib.metadata import version as package_version
 from typing import Any
 
 from agent import ai_cli, service
@@ -325,6 +326,7 @@ COMMANDS: list[
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="devtel-agent", description="devtel developer telemetry agent")
+    top.add_argument("--version", action="version", version=f"%(prog)s {package_version('devtel')}")
     subs = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text, configure, handler in COMMANDS:
         sub = subs.add_parser(name, help=help_text, description=help_text)

@@ -98,7 +98,7 @@ def _decision(accepted: frozenset[str]) -> Measures:
 
 def _types(kinds: frozenset[str], measure: str = "tokens") -> Measures:
     """Only the listed ``type`` values feed ``measure``: Gemini CLI's ``input`` already holds ``cache``."""
-    return lambda attrs: [measure] if attrs.get("type", attrs.get("token_type")) in kinds else []
+    return lambda attrs: [measure] if attrs.get("type", attrs.get(ai.ATTR_CODEX_COUNT_KIND)) in kinds else []
 
 
 # Gemini CLI's tools that propose a change; reads, searches and shell calls are no suggestion.

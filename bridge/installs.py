@@ -19,7 +19,7 @@ from agent.contract import RES_INSTANCE_ID
 from bridge.errors import InvalidReport
 from bridge.schema import installs
 from bridge.upsert import for_dialect, utc_now
-from bridge.validate import optional_text_at, text_at
+from bridge.validate import optional_text_at, plausible_seconds, text_at
 
 DESCRIPTIVE = (
     "app_version",
@@ -126,11 +126,12 @@ def store_installs_in(conn: Connection, sightings: Sequence[InstallSighting]) ->
 
 
 def _timestamp(value: Any, field: str) -> dt.datetime | None:
-    """ISO 8601 text or Unix seconds, as naive UTC; None when absent."""
+    """ISO 8601 text or Unix seconds, as naive UTC; None when absent. A moment outside
+    ``plausible_moment``'s window is the sender's broken clock, refused naming the field."""
     if value is None or value == "":
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        moment = dt.datetime.fromtimestamp(value, dt.UTC)
+        moment = dt.datetime.fromtimestamp(plausible_seconds(value, field), dt.UTC)
     elif isinstance(value, str):
         try:
             moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -140,6 +141,7 @@ def _timestamp(value: Any, field: str) -> dt.datetime | None:
             moment = moment.replace(tzinfo=dt.UTC)
     else:
         raise InvalidReport(field, "must be an ISO 8601 time or Unix seconds")
+    plausible_seconds(moment.timestamp(), field)
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 

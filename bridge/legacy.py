@@ -25,6 +25,7 @@ from bridge.validate import (
     count_at,
     date_at,
     describe,
+    free_json_at,
     object_at,
     optional_text_at,
     required_text_at,
@@ -110,6 +111,7 @@ def _json_column(value: Any, field: str, check: Callable[[Any, str], None]) -> A
     if value is None:
         return None
     check(value, field)
+    free_json_at(value, field)
     try:
         size = len(dump_json(value).encode("utf-8"))
     except UnicodeEncodeError:

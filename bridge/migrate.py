@@ -12,6 +12,7 @@ would not know its tables.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,9 @@ from bridge.errors import BridgeError
 from bridge.schema import developer_metrics, ensure_key_secret
 
 VERSION_TABLE = "_devtel_schema_version"
+# Alembic narrates each step at INFO, several lines per start; what changed is said once by its
+# callers (`db upgrade` prints the revisions before and after), so a start stays one line or none.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 _LOCK = "devtel_schema_migration"
 _LOCK_WAIT_SECONDS = 600
 # The tables of every devtel release: any of them without a version table means "made before

@@ -36,7 +36,7 @@ from bridge.snapshots import (
     TOOLS,
     FieldSnapshot,
 )
-from bridge.validate import array_at, count_at, date_at, object_at, text_at
+from bridge.validate import array_at, count_at, date_at, object_at, required_text_at, text_at
 
 DAY_METRICS = frozenset(
     {c.M_ACTIVE_HOURS, c.M_COMMITS, c.M_LINES, c.M_FILES_CHANGED, c.M_COMMANDS, c.M_TOOL_IN_USE}
@@ -88,7 +88,7 @@ def sender_of(resource: dict[str, Any]) -> Sender:
     developer_id = resource.get(c.RES_DEVELOPER_ID)
     if developer_id is None:
         raise InvalidReport(f"resource.{c.RES_DEVELOPER_ID}", "is required for devtel telemetry")
-    developer_id = text_at(developer_id, f"resource.{c.RES_DEVELOPER_ID}")
+    developer_id = required_text_at(developer_id, f"resource.{c.RES_DEVELOPER_ID}")
     install = resource.get(c.RES_INSTANCE_ID, "")
     install_id = text_at(install, f"resource.{c.RES_INSTANCE_ID}")
     os_parts = [str(resource[k]) for k in (c.RES_OS_TYPE, c.RES_OS_VERSION) if resource.get(k)]

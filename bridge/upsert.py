@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from bridge.database import is_retryable_conflict, is_unavailable
+from bridge.database import is_retryable_conflict, is_unavailable, refused_column
 from bridge.day import DeveloperDay
-from bridge.errors import StorageUnavailable
+from bridge.errors import InvalidReport, StorageUnavailable
 from bridge.schema import developer_metrics
 
 T = TypeVar("T")
@@ -108,6 +108,9 @@ def run_in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
                 continue
             if is_unavailable(exc):
                 raise StorageUnavailable(str(exc.orig)) from exc
+            column = refused_column(exc)
+            if column is not None:
+                raise InvalidReport(column, f"the database refused the value: {exc.orig}") from exc
             raise
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Any
 
@@ -95,3 +96,44 @@ def date_at(value: Any, field: str) -> dt.date:
     except ValueError:
         raise InvalidReport(field, f"{value!r} is not a real calendar date") from None
     return check_day(day, field)
+
+
+# JSON kept as the client sent it (extra keys of git_activity, project_context): the database's
+# JSON check refuses documents nested deeper than 32 levels (MariaDB), so this stays below it.
+MAX_JSON_DEPTH = 20
+_INT64 = (-(2**63), 2**64 - 1)  # signed to unsigned 64-bit: what MySQL's JSON numbers hold
+
+
+def free_json_at(value: Any, field: str, *, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Check JSON stored unvalidated: nesting, finite numbers, encodable strings; names the path."""
+    stack: list[tuple[Any, str, int]] = [(value, field, 1)]
+    while stack:
+        item, where, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > max_depth:
+                raise InvalidReport(where, f"nests deeper than {max_depth} levels")
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in pairs:
+                if isinstance(key, str):
+                    text_at(key, f"{where} (a key)", max_chars=None)
+                path = f"{where}.{key}" if isinstance(item, dict) else f"{where}[{key}]"
+                stack.append((child, path, depth + 1))
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise InvalidReport(where, "must be a finite number")
+        elif isinstance(item, int) and not isinstance(item, bool) and not _INT64[0] <= item <= _INT64[1]:
+            raise InvalidReport(where, "is outside the 64-bit range a database JSON number holds")
+        elif isinstance(item, str):
+            text_at(item, where, max_chars=None)
+
+
+# Times a sender may report (heartbeats, first-seen, record times): after this and at most a day
+# ahead of now. Anything else is a broken clock, and outside what the DATETIME columns hold.
+EARLIEST_MOMENT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def plausible_seconds(value: float, field: str) -> float:
+    """Unix seconds within [EARLIEST_MOMENT, now + 1 day]; names the field otherwise."""
+    latest = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    if not math.isfinite(value) or not EARLIEST_MOMENT.timestamp() <= value <= latest.timestamp():
+        raise InvalidReport(field, f"is outside {EARLIEST_MOMENT:%Y-%m-%d} to a day from now")
+    return value

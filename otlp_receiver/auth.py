@@ -64,7 +64,7 @@ def parse_authorization(header: str | None) -> Credentials:
                 "malformed Basic credentials: expected base64 of '<connection id>:<key>'"
             ) from None
         user, sep, key = decoded.partition(":")
-        if not sep or not user.isdigit():
+        if not sep or not (user.isascii() and user.isdigit()):
             raise Unauthorized("malformed Basic credentials: the user must be the numeric connection id")
         return Credentials(api_key=key, claimed_connection=int(user))
     raise Unauthorized("malformed Authorization header: expected 'Bearer <api key>'")
@@ -100,7 +100,7 @@ class KeyIndex:
         self,
         engine: Engine,
         *,
-        refresh_seconds: float = 5.0,
+        refresh_seconds: float = 1.0,
         miss_reload_seconds: float = 0.1,
         devlake_secret: str | None = None,
     ):

@@ -61,6 +61,17 @@ def require_json(content_type: str | None) -> None:
         raise UnsupportedMediaType(f"Content-Type {kind!r} is not supported: send application/json")
 
 
+def _refuse_constant(name: str) -> Any:
+    raise BadRequest(f"{name} is not a JSON number: send a finite number")
+
+
+def _bounded_int(digits: str) -> int:
+    """Python refuses to read integers longer than 4,300 digits; anything past 64 bits is no count."""
+    if len(digits.lstrip("-")) > 20:
+        raise BadRequest(f"a number of {len(digits)} digits is too large: at most 64-bit integers")
+    return int(digits)
+
+
 def decode_json(body: bytes) -> Any:
     if not body:
         raise BadRequest("body is empty: send a JSON object")
@@ -69,7 +80,7 @@ def decode_json(body: bytes) -> Any:
     except UnicodeDecodeError:
         raise BadRequest("body is not UTF-8 text") from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_refuse_constant, parse_int=_bounded_int)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:

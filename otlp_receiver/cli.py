@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version as package_version
 
 import httpx
 import sqlalchemy as sa
@@ -20,7 +20,9 @@ from bridge.fake_ai import ai_requests
 from bridge.fake_team import generate_days, generate_installs
 from bridge.migrate import current_revision, head_revision, metrics_key_warning, upgrade
 from bridge.retention import Removed, forget, prune
+from otlp_receiver import logs
 from otlp_receiver.fake import PostFailed, post_legacy, post_otlp, write_team
+from otlp_receiver.logs import FORMATS as LOG_FORMATS
 from otlp_receiver.settings import ReceiverSettings, SettingsError, ai_retention_days
 
 API_KEY_ENV = "DEVTEL_API_KEY"
@@ -30,6 +32,13 @@ class UsageError(Exception):
     """A command line that cannot be carried out; printed without a traceback, exit 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's errors in the CLI's one-line form (no usage block), still exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"devtel-receiver: error: {message} (see {self.prog} --help)\n")
+
+
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", metavar="URL", help="SQLAlchemy URL (default: $DEVTEL_DB_URL, else a SQLite file)"
@@ -37,10 +46,11 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="devtel-receiver",
         description="Receive developer telemetry (OTLP and DevLake's legacy JSON) into DevLake's tables.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version('devtel')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the receiver (OTLP/HTTP, legacy route, health, metrics)")
@@ -65,6 +75,27 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECRET",
         help="DevLake's ENCRYPTION_SECRET, to accept DevLake's own API keys (prefer the environment"
         " variable DEVTEL_DEVLAKE_ENCRYPTION_SECRET: a command line is visible to other users)",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="text (default) or json: one event per line, control characters escaped",
+    )
+    serve.add_argument(
+        "--tls-cert", metavar="FILE", help="PEM certificate: TLS on both ports ($DEVTEL_TLS_CERT)"
+    )
+    serve.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert ($DEVTEL_TLS_KEY)")
+    serve.add_argument(
+        "--tls-client-ca",
+        metavar="FILE",
+        help="PEM CA: clients must show a certificate it signed, mutual TLS ($DEVTEL_TLS_CLIENT_CA); "
+        "SIGHUP reloads all three files",
+    )
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        default=None,
+        help="a log line per request (default off; $DEVTEL_ACCESS_LOG)",
     )
 
     db = commands.add_parser("db", help="the schema of devtel's own tables (Alembic migrations)")
@@ -93,11 +124,16 @@ def _parser() -> argparse.ArgumentParser:
     listing = conn_commands.add_parser("list", help="list connections (never their keys)")
     listing.add_argument("--json", action="store_true")
     _add_db(listing)
-    rotate = conn_commands.add_parser("rotate", help="replace a connection's API key; the old stops at once")
+    rotate = conn_commands.add_parser(
+        "rotate",
+        help="replace a connection's API key; the old one is refused within 1 second on every worker",
+    )
     rotate.add_argument("id", type=int)
     rotate.add_argument("--json", action="store_true")
     _add_db(rotate)
-    delete = conn_commands.add_parser("delete", help="delete a connection and its key (its rows stay)")
+    delete = conn_commands.add_parser(
+        "delete", help="delete a connection and its key (refused within 1 second; its rows stay)"
+    )
     delete.add_argument("id", type=int)
     _add_db(delete)
 
@@ -160,6 +196,11 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         devlake_encryption_secret=args.devlake_encryption_secret,
         db_upgrade=args.upgrade_db,
+        log_format=args.log_format,
+        access_log=args.access_log,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_client_ca=args.tls_client_ca,
     )
     prepare_database(settings)
     return run(settings, log_level=args.log_level)
@@ -301,8 +342,7 @@ def _fake(args: argparse.Namespace) -> int:
 
 
 def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns the progress bar
+    logs.configure("text")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -320,6 +360,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[args.command](args)
     except (UsageError, SettingsError, BridgeError, ValueError) as exc:
         print(f"devtel-receiver: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a database file or directory that cannot be made, say
+        print(
+            f"devtel-receiver: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+            file=sys.stderr,
+        )
         return 2
     except sa.exc.DBAPIError as exc:
         print(f"devtel-receiver: error: database: {exc.orig}", file=sys.stderr)

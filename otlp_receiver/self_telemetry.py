@@ -1,8 +1,9 @@
 """The receiver watched with the tools it serves: its own traces and metrics over OTLP.
 
-Only when the standard OTEL_* variables ask for it (an OTLP endpoint is set and
-OTEL_SDK_DISABLED is not true). The exporters, protocol, headers and intervals are the SDK's own,
-read from the same variables, so nothing here needs documenting twice.
+Only when DEVTEL_SELF_TELEMETRY=true opts in and the standard OTEL_* variables name an endpoint
+(and OTEL_SDK_DISABLED is not true). The opt-in is what keeps a developer's own OTEL_* settings,
+exported for their other tools, from sending the receiver's traces anywhere during `make demo` or
+the tests. The exporters, protocol, headers and intervals are the SDK's own, read from OTEL_*.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ _ENDPOINT_VARIABLES = (
     "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
 )
 _SERVICE_NAME = "devtel-receiver"
+OPT_IN_ENV = "DEVTEL_SELF_TELEMETRY"
 
 
 def requested() -> bool:
+    if os.environ.get(OPT_IN_ENV, "").strip().lower() != "true":
+        return False
     if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
     return any(os.environ.get(name) for name in _ENDPOINT_VARIABLES)

@@ -86,9 +86,16 @@ class _Supervisor:
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self._stopping = True
 
+    def _forward(self, signum: int, _frame: FrameType | None) -> None:
+        """SIGHUP (reload the TLS files) is each worker's to act on."""
+        for process in self._workers:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signum)
+
     def run(self) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._on_signal)
+        signal.signal(signal.SIGHUP, self._forward)
         for index in range(self._settings.workers):
             self._workers.append(self._start(index))
             self._started.append(time.monotonic())

@@ -123,15 +123,20 @@ class BatchWriter(Generic[T]):
             if len(batch) == 1:
                 _settle(batch[0], exc)
                 return
-            # One request's data broke the shared transaction: write each alone, so the
-            # others still succeed and only the culprit hears about it.
-            for pending in batch:
-                await self._commit([pending])
+            await self._isolate(batch)
             return
         if self._on_batch is not None:
             self._on_batch(len(batch), self.pending)
         for pending in batch:
             _settle(pending, None)
+
+    async def _isolate(self, batch: list[_Pending[T]]) -> None:
+        """One request's data broke the shared transaction: write each half on its own, down to
+        the culprit, so the others still commit and only the culprit hears of its error. Halving
+        costs about 2·log2(n) transactions per bad request instead of one per request."""
+        middle = len(batch) // 2
+        for half in (batch[:middle], batch[middle:]):
+            await self._commit(half)
 
 
 def _settle(pending: _Pending[T], error: BaseException | None) -> None:

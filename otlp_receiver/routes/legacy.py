@@ -33,8 +33,8 @@ def devlake_body(status: int, message: str) -> JSONResponse:
 
 
 def _addressed_connection(raw: str) -> int:
-    """The id in the path; anything that is not one addresses no connection (404 after auth)."""
-    return int(raw) if raw.isdigit() and int(raw) <= _MAX_BIGINT else -1
+    """The id in the path: ASCII digits only (int() would read "١" as 1); anything else is no id."""
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) <= _MAX_BIGINT else -1
 
 
 async def report(request: Request) -> JSONResponse:

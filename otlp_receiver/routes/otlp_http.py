@@ -10,7 +10,7 @@ from starlette.responses import Response
 from otlp_receiver.auth import parse_authorization
 from otlp_receiver.body import read_body
 from otlp_receiver.consumer import consume
-from otlp_receiver.otlp_codec import JSON, decode, encode, request_format, status_body
+from otlp_receiver.otlp_codec import JSON, encode, request_format, status_body
 from otlp_receiver.responses import as_request_error, error_headers
 from otlp_receiver.signals import Signal
 from otlp_receiver.state import ReceiverState
@@ -28,8 +28,7 @@ def handler(signal: Signal) -> Callable[[Request], Awaitable[Response]]:
             body = await read_body(
                 request.stream(), request.headers.get("content-encoding", ""), state.settings.otlp_max_body
             )
-            message = decode(body, fmt, signal.request_type)
-            answer = await consume(state, signal, message, connection_id)
+            answer = await consume(state, signal, body, fmt, connection_id)
         except Exception as exc:
             error = as_request_error(exc, retry_after=state.settings.retry_after)
             return Response(

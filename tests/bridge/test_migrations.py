@@ -20,7 +20,7 @@ from alembic.migration import MigrationContext
 from bridge.database import make_engine
 from bridge.migrate import SchemaError, current_revision, ensure_schema, head_revision, upgrade
 from bridge.schema import metadata
-from tests.support.processes import ROOT, create_connection, receiver_cli, start_receiver
+from tests.support.processes import ROOT, create_connection, free_port, receiver_cli, start_receiver
 
 RELEASE = "4ecc936"
 TESTDATA = Path(__file__).resolve().parents[1] / "testdata"
@@ -60,7 +60,7 @@ def serve_exit(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
             "--db",
             db_url,
             "--port",
-            "0",
+            str(free_port()),
             "--grpc-port",
             "0",
             *args,

@@ -145,6 +145,7 @@ def test_receiver_exports_its_own_telemetry_when_otel_variables_ask(tmp_path: Pa
         watched_db,
         tmp_path,
         extra_env={
+            "DEVTEL_SELF_TELEMETRY": "true",
             "OTEL_EXPORTER_OTLP_ENDPOINT": watcher.url,
             "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
             "OTEL_EXPORTER_OTLP_HEADERS": f"authorization=Bearer {watcher_key}",

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -80,8 +81,13 @@ def start_receiver(
     port: int | None = None,
     extra_args: tuple[str, ...] = (),
     source: Path = ROOT,
+    health_url_ca: Path | None = None,
+    health_client: tuple[Path, Path] | None = None,
 ) -> RunningReceiver:
     """Start `devtel-receiver serve` and wait until /healthz answers.
+
+    ``health_url_ca``: the receiver serves TLS; probe it over https trusting that CA (and with the
+    ``health_client`` certificate and key when it asks for one).
 
     ``port`` restarts a receiver where its clients expect it; the log is appended to, not replaced.
     ``source`` is the tree whose receiver runs (the benchmarks compare against an older one).
@@ -110,12 +116,19 @@ def start_receiver(
             env=env,
         )
     running = RunningReceiver(db_url, port, log_path, process, grpc_port, env)
+    health = f"{running.url}/healthz"
+    verify: ssl.SSLContext | bool = True
+    if health_url_ca is not None:
+        health = health.replace("http://", "https://")
+        verify = ssl.create_default_context(cafile=str(health_url_ca))
+        if health_client is not None:
+            verify.load_cert_chain(*health_client)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"receiver exited with {process.returncode}:\n{running.log()}")
         try:
-            if httpx.get(f"{running.url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(health, timeout=1, verify=verify).status_code == 200:
                 return running
         except httpx.TransportError:
             time.sleep(0.1)
