@@ -6,7 +6,7 @@ within ``refresh_seconds``) and at most ten times a second on a miss, so a key m
 moment ago works at once. One reload at a time: the requests that find the index stale
 together wait for that one reload instead of each reading every key from the database.
 
-Given DevLake's ENCRYPTION_SECRET, DevLake's own keys (bridge/devlake_tables.py) work beside
+Given DevLake's ENCRYPTION_SECRET, DevLake's own keys (bridge/store/devlake_tables.py) work beside
 devtel's and are checked as DevLake checks them: 403 "api key has expired" after ``expired_at``,
 403 "path doesn't match api key's scope" when the request path (without ``/rest``) does not
 match the key's ``allowed_path``. The secret is held here and nowhere else; it is never logged.
@@ -25,17 +25,17 @@ import anyio
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bridge.connections import hash_api_key, load_key_index, looks_like_api_key
-from bridge.database import is_unavailable
-from bridge.devlake_tables import (
+from bridge.errors import StorageUnavailable
+from bridge.store.connections import hash_api_key, load_key_index, looks_like_api_key
+from bridge.store.database import is_unavailable
+from bridge.store.devlake_tables import (
     DevLakeKey,
     devlake_connection_ids,
     devlake_key_hash,
     load_devlake_keys,
     scope_path,
 )
-from bridge.errors import StorageUnavailable
-from bridge.upsert import utc_now
+from bridge.store.upsert import utc_now
 from otlp_receiver.errors import Forbidden, NotFound, Unauthorized
 
 _BEARER = "bearer"

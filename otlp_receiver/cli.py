@@ -13,13 +13,13 @@ from importlib.metadata import version as package_version
 import httpx
 import sqlalchemy as sa
 
-from bridge.connections import create_connection, delete_connection, list_connections, rotate_key
-from bridge.database import make_engine, resolve_url
 from bridge.errors import BridgeError
-from bridge.fake_ai import ai_requests
-from bridge.fake_team import generate_days, generate_installs
-from bridge.migrate import current_revision, head_revision, metrics_key_warning, upgrade
-from bridge.retention import Removed, forget, prune
+from bridge.fake.ai import ai_requests
+from bridge.fake.team import generate_days, generate_installs
+from bridge.schema.migrate import current_revision, head_revision, metrics_key_warning, upgrade
+from bridge.store.connections import create_connection, delete_connection, list_connections, rotate_key
+from bridge.store.database import make_engine, resolve_url
+from bridge.store.retention import Removed, forget, prune
 from otlp_receiver import logs
 from otlp_receiver.fake import PostFailed, post_legacy, post_otlp, write_team
 from otlp_receiver.logs import FORMATS as LOG_FORMATS

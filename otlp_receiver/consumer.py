@@ -7,7 +7,7 @@ import logging
 import anyio
 from google.protobuf.message import Message
 
-from bridge.otlp_mapping import MappingResult
+from bridge.mapping.otlp_mapping import MappingResult
 from otlp_receiver import json_pool
 from otlp_receiver.limits import RequestLimits, check_request
 from otlp_receiver.otlp_codec import JSON, PROTOBUF, decode

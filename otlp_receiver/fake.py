@@ -16,14 +16,14 @@ from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
 from agent import contract as c
-from bridge.day import DeveloperDay
-from bridge.fake_team import FakeDay, FakeInstall
-from bridge.legacy import to_flat_report
-from bridge.migrate import ensure_schema
-from bridge.otlp_mapping import map_logs, map_metrics
-from bridge.otlp_values import to_any_value, to_key_values
-from bridge.snapshot_store import store_otlp_in
-from bridge.upsert import run_in_transaction
+from bridge.fake.team import FakeDay, FakeInstall
+from bridge.mapping.day import DeveloperDay
+from bridge.mapping.legacy import to_flat_report
+from bridge.mapping.otlp_mapping import map_logs, map_metrics
+from bridge.mapping.otlp_values import to_any_value, to_key_values
+from bridge.schema.migrate import ensure_schema
+from bridge.store.snapshot_store import store_otlp_in
+from bridge.store.upsert import run_in_transaction
 
 REPORT_URL = "{base}/api/rest/plugins/developer_telemetry/connections/{connection}/report"
 _DAYS_PER_REQUEST = 50

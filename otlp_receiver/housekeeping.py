@@ -14,7 +14,7 @@ import anyio
 import sqlalchemy as sa
 
 from bridge.errors import BridgeError
-from bridge.retention import prune
+from bridge.store.retention import prune
 from otlp_receiver.state import ReceiverState
 
 log = logging.getLogger("devtel.receiver")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from bridge.ai_store import DEFAULT_SECONDS_PER_LINE as DEFAULT_AI_SECONDS_PER_LINE
-from bridge.dates import min_date
-from bridge.retention import DEFAULT_AI_RETENTION_DAYS
+from bridge.mapping.dates import min_date
+from bridge.store.ai_store import DEFAULT_SECONDS_PER_LINE as DEFAULT_AI_SECONDS_PER_LINE
+from bridge.store.retention import DEFAULT_AI_RETENTION_DAYS
 from otlp_receiver.limits import RequestLimits
 from otlp_receiver.logs import FORMATS as LOG_FORMATS
 from otlp_receiver.tls import TlsError, TlsFiles

@@ -11,7 +11,7 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace
 
-from bridge.otlp_mapping import MappingResult, map_logs, map_metrics
+from bridge.mapping.otlp_mapping import MappingResult, map_logs, map_metrics
 
 
 def _count_spans(request: Any) -> int:

@@ -11,15 +11,15 @@ from typing import Any, Protocol, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bridge.ai_mapping import AiPoint
-from bridge.ai_store import TimeSaved
-from bridge.database import is_unavailable, make_engine
 from bridge.errors import StorageUnavailable
-from bridge.installs import InstallSighting
-from bridge.migrate import ensure_schema
-from bridge.snapshot_store import store_otlp_in, store_snapshots_in
-from bridge.snapshots import FieldSnapshot
-from bridge.upsert import run_in_transaction
+from bridge.mapping.ai_mapping import AiPoint
+from bridge.mapping.snapshots import FieldSnapshot
+from bridge.schema.migrate import ensure_schema
+from bridge.store.ai_store import TimeSaved
+from bridge.store.database import is_unavailable, make_engine
+from bridge.store.installs import InstallSighting
+from bridge.store.snapshot_store import store_otlp_in, store_snapshots_in
+from bridge.store.upsert import run_in_transaction
 from otlp_receiver.auth import KeyIndex
 from otlp_receiver.settings import ReceiverSettings
 from otlp_receiver.telemetry import ReceiverMetrics
@@ -50,7 +50,7 @@ class ReceiverState:
     def __post_init__(self) -> None:
         # Snapshots rebuild rows from what is stored, so one worker keeps them in order (a second
         # one measured within noise and brought deadlocks: docs/scaling.md). Legacy reports are
-        # snapshots too (bridge/legacy_snapshots.py): their rows merge with the developer's
+        # snapshots too (bridge/mapping/legacy_snapshots.py): their rows merge with the developer's
         # other installs instead of overwriting them.
         self.legacy_writer = self._writer("legacy", store_snapshots_in, workers=1)
         time_saved = TimeSaved(self.settings.ai_seconds_per_line)

@@ -25,8 +25,8 @@ from types import FrameType
 import sqlalchemy as sa
 from prometheus_client import multiprocess
 
-from bridge.database import is_unavailable, make_engine
-from bridge.migrate import ensure_schema
+from bridge.schema.migrate import ensure_schema
+from bridge.store.database import is_unavailable, make_engine
 from otlp_receiver.settings import ReceiverSettings
 from otlp_receiver.telemetry import MULTIPROCESS_DIR_ENV
 
@@ -52,7 +52,7 @@ def _worker_main(settings: ReceiverSettings, index: int, log_level: str) -> None
 
 def prepare_database(settings: ReceiverSettings) -> None:
     """Create or upgrade the tables once, before the workers race to do it; `serve` also calls
-    it first, so a schema it must refuse stops it before it listens (bridge/migrate.py)."""
+    it first, so a schema it must refuse stops it before it listens (bridge/schema/migrate.py)."""
     engine = make_engine(settings.db_url)
     try:
         ensure_schema(engine, upgrade_older=settings.db_upgrade)

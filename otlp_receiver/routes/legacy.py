@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from bridge.legacy import parse_report
-from bridge.legacy_snapshots import legacy_snapshots
+from bridge.mapping.legacy import parse_report
+from bridge.mapping.legacy_snapshots import legacy_snapshots
 from otlp_receiver.auth import parse_authorization
 from otlp_receiver.body import decode_json, read_body, require_json
 from otlp_receiver.errors import RequestError, Unauthorized

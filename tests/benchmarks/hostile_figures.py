@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from bridge.database import make_engine
+from bridge.store.database import make_engine
 from tests.reliability.hostile import Case, Target, legacy_body, legacy_cases, otlp_cases, rows_by_tag
 from tests.support.otlp import DayFigures, developer_resource, metrics_request
 from tests.support.processes import ROOT, RunningReceiver, create_connection, start_receiver

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from bridge.database import make_engine
-from bridge.migrate import ensure_schema
+from bridge.schema.migrate import ensure_schema
+from bridge.store.database import make_engine
 
 OLD_TABLE = """
 CREATE TABLE _tool_developer_ai_metrics (

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from bridge.ai_mapping import CUMULATIVE, DELTA, GAUGE, AiPoint
-from bridge.ai_store import TimeSaved, increase
+from bridge.mapping.ai_mapping import CUMULATIVE, DELTA, GAUGE, AiPoint
+from bridge.store.ai_store import TimeSaved, increase
 
 
 def point(kind: str, time_ns: int, value: float) -> AiPoint:

@@ -7,7 +7,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from bridge.connections import (
+from bridge.errors import DuplicateConnectionName, InvalidReport, UnknownConnection
+from bridge.store.connections import (
     create_connection,
     delete_connection,
     hash_api_key,
@@ -15,8 +16,7 @@ from bridge.connections import (
     load_key_index,
     rotate_key,
 )
-from bridge.database import make_engine
-from bridge.errors import DuplicateConnectionName, InvalidReport, UnknownConnection
+from bridge.store.database import make_engine
 
 
 def dump_database(engine: sa.Engine) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bridge.errors import InvalidReport
-from bridge.legacy import parse_report, to_flat_report
+from bridge.mapping.legacy import parse_report, to_flat_report
 
 TESTDATA = Path(__file__).resolve().parents[1] / "testdata"
 

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bridge.database import make_engine
-from bridge.migrate import SchemaError, current_revision, ensure_schema, head_revision, upgrade
-from bridge.schema import metadata
+from bridge.schema.migrate import SchemaError, current_revision, ensure_schema, head_revision, upgrade
+from bridge.schema.tables import metadata
+from bridge.store.database import make_engine
 from tests.support.processes import ROOT, create_connection, free_port, receiver_cli, start_receiver
 
 RELEASE = "4ecc936"
@@ -190,7 +190,7 @@ def test_devlakes_table_is_never_altered(mysql_url: str, fresh_mysql_url: str) -
 
 
 def test_migrations_build_exactly_the_tables_the_code_defines(db_url: str) -> None:
-    """bridge/schema.py and the revisions must agree: a table or column added to the code without
+    """bridge/schema/tables.py and the revisions must agree: a table or column added to the code without
     a revision (a fresh database would lack it) shows up here, named, instead of in production."""
     engine = make_engine(db_url)
     ensure_schema(engine)
@@ -202,4 +202,4 @@ def test_migrations_build_exactly_the_tables_the_code_defines(db_url: str) -> No
             if not (d[0] == "remove_table" and d[1].name == "_devtel_schema_version")
         ]
     engine.dispose()
-    assert drift == [], "add a revision under bridge/migrations/versions for: " + repr(drift)
+    assert drift == [], "add a revision under bridge/schema/migrations/versions for: " + repr(drift)

@@ -8,13 +8,13 @@ import json
 
 import sqlalchemy as sa
 
-from bridge.database import make_engine
-from bridge.migrate import ensure_schema
-from bridge.schema import command_stats, developer_metrics, install_days
-from bridge.schema_upgrade import LEGACY_SNAPSHOTS, fold_legacy_snapshots
-from bridge.snapshot_store import store_snapshots_in
-from bridge.snapshots import ACTIVE, COMMAND_STATS, FROM_METRICS, FROM_SUMMARY, TOOLS, FieldSnapshot
-from bridge.upsert import run_in_transaction
+from bridge.mapping.snapshots import ACTIVE, COMMAND_STATS, FROM_METRICS, FROM_SUMMARY, TOOLS, FieldSnapshot
+from bridge.schema.fold_snapshots import LEGACY_SNAPSHOTS, fold_legacy_snapshots
+from bridge.schema.migrate import ensure_schema
+from bridge.schema.tables import command_stats, developer_metrics, install_days
+from bridge.store.database import make_engine
+from bridge.store.snapshot_store import store_snapshots_in
+from bridge.store.upsert import run_in_transaction
 
 DAY = dt.date(2026, 3, 4)
 STATS = [

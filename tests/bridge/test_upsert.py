@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bridge.database import make_engine
-from bridge.day import DeveloperDay
-from bridge.migrate import ensure_schema
-from bridge.schema import developer_metrics
-from bridge.upsert import upsert_days
+from bridge.mapping.day import DeveloperDay
+from bridge.schema.migrate import ensure_schema
+from bridge.schema.tables import developer_metrics
+from bridge.store.database import make_engine
+from bridge.store.upsert import upsert_days
 
 DAY = dt.date(2026, 2, 19)
 

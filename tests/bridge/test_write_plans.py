@@ -21,14 +21,14 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from sqlalchemy.engine import Connection, Engine
 
-from bridge.ai_mapping import CUMULATIVE, DELTA, AiPoint
-from bridge.database import make_engine
-from bridge.fake_team import generate_days, generate_installs
-from bridge.legacy import parse_report, to_flat_report
-from bridge.migrate import VERSION_TABLE, ensure_schema
-from bridge.retention import forget, prune
-from bridge.snapshot_store import store_otlp_in
-from bridge.upsert import run_in_transaction, upsert_days_in
+from bridge.fake.team import generate_days, generate_installs
+from bridge.mapping.ai_mapping import CUMULATIVE, DELTA, AiPoint
+from bridge.mapping.legacy import parse_report, to_flat_report
+from bridge.schema.migrate import VERSION_TABLE, ensure_schema
+from bridge.store.database import make_engine
+from bridge.store.retention import forget, prune
+from bridge.store.snapshot_store import store_otlp_in
+from bridge.store.upsert import run_in_transaction, upsert_days_in
 from otlp_receiver.fake import otlp_requests
 from otlp_receiver.signals import LOGS, METRICS
 from tests.support.fleet_fill import COMMAND_STATS_PER_DAY, fill_engine

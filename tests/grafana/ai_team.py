@@ -13,7 +13,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.metrics.v1.metrics_pb2 import Gauge, NumberDataPoint
 
 from agent import contract as c
-from bridge.otlp_values import to_key_values
+from bridge.mapping.otlp_values import to_key_values
 from tests.support.ai_tools import CUMULATIVE, ToolProcess, claude_resource, claude_session
 
 LOW_ACCEPTANCE_TOOL = "cursor"

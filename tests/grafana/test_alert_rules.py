@@ -88,7 +88,7 @@ def evaluate(rule: dict, url: str) -> dict[tuple, float]:
 
 def silent_installs() -> set[str]:
     """The installs the generator made silent: three per team, the first three developers' laptops."""
-    from bridge.fake_team import SILENT_INSTALLS, generate_installs
+    from bridge.fake.team import SILENT_INSTALLS, generate_installs
     from tests.grafana.conftest import OTHER_TEAM, TEAM
 
     silent = set()

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bridge.database import make_engine
+from bridge.store.database import make_engine
 from tests.otlp_receiver.conftest import Served
 from tests.support.otlp import developer_resource, summary_request
 from tests.support.processes import create_connection, start_receiver

@@ -20,9 +20,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bridge import connections
-from bridge.database import make_engine
 from bridge.errors import ConnectionIdTaken
+from bridge.store import connections
+from bridge.store.database import make_engine
 from tests.otlp_receiver.test_devlake_collector import collector_body
 from tests.support.processes import RunningReceiver, create_connection, receiver_cli, start_receiver
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.database import make_engine
+from bridge.store.database import make_engine
 from tests.otlp_receiver.conftest import Served
 
 json_scalars = (

@@ -7,8 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bridge.connections import create_connection
-from bridge.database import make_engine
+from bridge.store.connections import create_connection
+from bridge.store.database import make_engine
 from otlp_receiver.auth import KeyIndex
 
 

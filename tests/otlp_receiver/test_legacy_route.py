@@ -16,7 +16,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bridge.database import make_engine
+from bridge.store.database import make_engine
 from tests.otlp_receiver.conftest import Served
 from tests.support.processes import create_connection
 

@@ -24,7 +24,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
 
 from agent import contract as c
-from bridge.database import make_engine
+from bridge.store.database import make_engine
 from tests.otlp_receiver.conftest import Served
 from tests.support.otlp import (
     DayFigures,
@@ -498,7 +498,7 @@ def base_event(name: str, install: str, time_ns: int, **fields: Any) -> bytes:
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
     from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
-    from bridge.otlp_values import to_any_value
+    from bridge.mapping.otlp_values import to_any_value
 
     request = ExportLogsServiceRequest()
     rl = request.resource_logs.add()

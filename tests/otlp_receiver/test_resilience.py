@@ -17,7 +17,7 @@ from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExp
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
 
-from bridge.database import make_engine
+from bridge.store.database import make_engine
 from tests.support.mariadb import PrivateMariaDB
 from tests.support.otlp import DayFigures, developer_resource, emit_with_sdk, metrics_request
 from tests.support.processes import RunningReceiver, create_connection, free_port, start_receiver

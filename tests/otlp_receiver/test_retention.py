@@ -16,8 +16,8 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from agent import contract as c
-from bridge.database import make_engine
-from bridge.otlp_values import to_key_values
+from bridge.mapping.otlp_values import to_key_values
+from bridge.store.database import make_engine
 from tests.otlp_receiver.test_ai_intake import devtel_ai_request
 from tests.support.ai_tools import DELTA, ToolProcess, claude_resource
 from tests.support.otlp import DayFigures, developer_resource, metrics_request, summary_request

@@ -16,7 +16,7 @@ import grpc
 import pytest
 import sqlalchemy as sa
 
-from bridge.database import make_engine
+from bridge.store.database import make_engine
 from tests.support.otlp import DayFigures, developer_resource, emit_with_sdk
 from tests.support.processes import RunningReceiver, create_connection, free_port, start_receiver
 

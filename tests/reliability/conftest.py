@@ -31,7 +31,7 @@ from agent.day import DayReport, RepositoryActivity
 from agent.emit import KIND_DAY, private_day
 from agent.pipeline import Agent
 from agent.store import DayStore
-from bridge.database import make_engine
+from bridge.store.database import make_engine
 from tests.support.processes import ROOT
 
 TABLE_ENV = "DEVTEL_FAULT_TABLE"

@@ -15,9 +15,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bridge.database import make_engine
 from bridge.errors import InvalidReport
-from bridge.upsert import run_in_transaction
+from bridge.store.database import make_engine
+from bridge.store.upsert import run_in_transaction
 from otlp_receiver.writer import BatchWriter
 from tests.reliability.hostile import Target, legacy_body, legacy_cases, otlp_cases, rows_by_tag
 from tests.support.processes import RunningReceiver, create_connection, start_receiver

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from bridge.database import make_engine
-from bridge.schema import KEY_SECRET_SETTING
+from bridge.schema.tables import KEY_SECRET_SETTING
+from bridge.store.database import make_engine
 from tests.reliability.conftest import snapshot, stored_rows, wait_until_exact
 from tests.support.otlp import DayFigures, developer_resource, metrics_request
 from tests.support.processes import ROOT, create_connection, receiver_cli, start_receiver

@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bridge.database import make_engine
+from bridge.store.database import make_engine
 
 
 def fetch(db_url: str, sql: str, **params: Any) -> list[sa.Row[Any]]:

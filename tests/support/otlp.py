@@ -14,7 +14,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.metrics.v1.metrics_pb2 import Gauge, Metric, NumberDataPoint
 
 from agent import contract as c
-from bridge.otlp_values import to_any_value, to_key_values
+from bridge.mapping.otlp_values import to_any_value, to_key_values
 
 
 def developer_resource(developer: str, install: str, **extra: str) -> dict[str, str]:

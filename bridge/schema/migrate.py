@@ -1,8 +1,8 @@
 """Bringing a database to the schema this code expects, with Alembic, and saying where it stands.
 
 devtel's own tables change only through the dated, append-only revisions in
-bridge/migrations/versions, recorded in ``_devtel_schema_version``. DevLake's
-``_tool_developer_metrics`` is created when missing, exactly as bridge/schema.py defines it, and
+bridge/schema/migrations/versions, recorded in ``_devtel_schema_version``. DevLake's
+``_tool_developer_metrics`` is created when missing, exactly as bridge/schema/tables.py defines it, and
 never altered. A fresh database is set up on first use; an older one is upgraded only when the
 operator says so (``devtel-receiver db upgrade``, ``serve --upgrade-db``), since an upgrade may
 take a while and older replicas may still be running; a newer one is refused, since this code
@@ -26,7 +26,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.errors import BridgeError
-from bridge.schema import developer_metrics, ensure_key_secret
+from bridge.schema.tables import developer_metrics, ensure_key_secret
 
 VERSION_TABLE = "_devtel_schema_version"
 # Alembic narrates each step at INFO, several lines per start; what changed is said once by its
@@ -66,7 +66,7 @@ def _script() -> ScriptDirectory:
 
 def head_revision() -> str:
     head = _script().get_current_head()
-    assert head is not None, "bridge/migrations/versions holds no revision"
+    assert head is not None, "bridge/schema/migrations/versions holds no revision"
     return head
 
 

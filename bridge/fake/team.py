@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.day import DeveloperDay
+from bridge.mapping.day import DeveloperDay
 
 _FIRST = (
     "sarah",

@@ -132,6 +132,6 @@ def upgrade() -> None:
         if name not in existing:
             op.create_table(name, *columns, **_INNODB)
     # Imported here: the fold writes through the snapshot store, which the tables above serve.
-    from bridge.schema_upgrade import fold_legacy_snapshots
+    from bridge.schema.fold_snapshots import fold_legacy_snapshots
 
     fold_legacy_snapshots(op.get_bind())

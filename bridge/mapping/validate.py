@@ -7,9 +7,9 @@ import math
 import re
 from typing import Any
 
-from bridge.dates import check_day
 from bridge.errors import InvalidReport
-from bridge.schema import VARCHAR_MAX_CHARS
+from bridge.mapping.dates import check_day
+from bridge.schema.tables import VARCHAR_MAX_CHARS
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_COUNT = 2**53 - 1  # what every JSON reader (and JavaScript) holds exactly

@@ -13,8 +13,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.metrics.v1.metrics_pb2 import Gauge, NumberDataPoint
 
 from agent import contract as c
-from bridge.fake_team import FakeDay
-from bridge.otlp_values import to_key_values
+from bridge.fake.team import FakeDay
+from bridge.mapping.otlp_values import to_key_values
 
 # tool: (share of developers using it, acceptance rate)
 TOOLS = {"claude_code": (0.6, 0.7), "gemini_cli": (0.4, 0.55), "codex": (0.3, 0.6), "copilot": (0.7, 0.35)}

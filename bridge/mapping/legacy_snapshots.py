@@ -3,7 +3,7 @@
 DevLake's own upsert is last-write-wins per (connection, developer, date): two laptops of one
 developer overwrite each other. devtel instead stores each report as the day of one install,
 keyed by the report's hostname, and rebuilds the DevLake row from all of the developer's
-installs (bridge/snapshots.py), whatever route they used.
+installs (bridge/mapping/snapshots.py), whatever route they used.
 
 Every field of one report carries the same observation time: midnight UTC after the reported
 day. It is fixed per day, so a replay writes nothing, and a later report from the same host
@@ -18,8 +18,8 @@ from collections import defaultdict
 from typing import Any
 
 from agent.contract import command_category
-from bridge.day import DeveloperDay
-from bridge.snapshots import (
+from bridge.mapping.day import DeveloperDay
+from bridge.mapping.snapshots import (
     ACTIVE,
     COMMANDS,
     FROM_LEGACY,

@@ -4,7 +4,7 @@ Claude Code (``claude_code.*``), Gemini CLI (``gemini_cli.*``) and Codex (``code
 exactly as the pinned releases send them (docs/ai.md), delta or cumulative; devtel's own
 ``devtel.ai.*`` are gauges of full-day totals. Each data point (or event) becomes one ``AiPoint`` per
 table column it feeds, carrying the stream it belongs to (a hash of metric, column, resource, scope
-and point attributes), its interval and how it accumulates. ``bridge/ai_store.py`` turns points into
+and point attributes), its interval and how it accumulates. ``bridge/store/ai_store.py`` turns points into
 increases; this module only says what a point means. Time saved is never read from a client: the
 store computes it.
 """
@@ -22,8 +22,8 @@ from typing import Any
 from agent import ai_contract as ai
 from agent import contract as c
 from bridge.errors import InvalidReport
-from bridge.otlp_values import attributes
-from bridge.validate import count_at, date_at, text_at
+from bridge.mapping.otlp_values import attributes
+from bridge.mapping.validate import count_at, date_at, text_at
 
 DELTA, CUMULATIVE, GAUGE = "delta", "cumulative", "gauge"
 _TEMPORALITY = {1: DELTA, 2: CUMULATIVE}  # OTLP AggregationTemporality

@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bridge.day import DeveloperDay
 from bridge.errors import InvalidReport
-from bridge.schema import JSON_COLUMN_MAX_BYTES, VARCHAR_MAX_CHARS, dump_json
-from bridge.validate import (
+from bridge.mapping.day import DeveloperDay
+from bridge.mapping.validate import (
     array_at,
     count_at,
     date_at,
@@ -31,6 +30,7 @@ from bridge.validate import (
     required_text_at,
     text_at,
 )
+from bridge.schema.tables import JSON_COLUMN_MAX_BYTES, VARCHAR_MAX_CHARS, dump_json
 
 MAX_ACTIVE_HOURS = 2**31 - 1
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.contract import REPO_COMMIT_IDS, REPO_COMMITS_DETAIL, REPO_ID, devlake_command_key
-from bridge.day import DeveloperDay
+from bridge.mapping.day import DeveloperDay
 
 IDENTITY = "identity"
 ACTIVE = "active"
@@ -35,7 +35,7 @@ COMMAND_STATS = "command_stats"  # kept in its own table, not in the DevLake row
 
 FROM_METRICS = "metrics"
 FROM_SUMMARY = "summary"
-FROM_LEGACY = "legacy"  # DevLake's JSON report, as its host's install (bridge/legacy_snapshots.py)
+FROM_LEGACY = "legacy"  # DevLake's JSON report, as its host's install (bridge/mapping/legacy_snapshots.py)
 _SOURCE_PREFERENCE = {FROM_SUMMARY: 1, FROM_METRICS: 0}  # on equal times, the richer source
 
 DayKey = tuple[int, str, dt.date]

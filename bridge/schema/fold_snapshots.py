@@ -15,8 +15,8 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bridge.snapshot_store import store_snapshots_in
-from bridge.snapshots import FieldSnapshot
+from bridge.mapping.snapshots import FieldSnapshot
+from bridge.store.snapshot_store import store_snapshots_in
 
 log = logging.getLogger("devtel.bridge")
 LEGACY_SNAPSHOTS = "_devtel_day_snapshots"

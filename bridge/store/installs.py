@@ -17,9 +17,9 @@ from sqlalchemy.engine import Connection
 
 from agent.contract import RES_INSTANCE_ID
 from bridge.errors import InvalidReport
-from bridge.schema import installs
-from bridge.upsert import for_dialect, utc_now
-from bridge.validate import optional_text_at, plausible_seconds, text_at
+from bridge.mapping.validate import optional_text_at, plausible_seconds, text_at
+from bridge.schema.tables import installs
+from bridge.store.upsert import for_dialect, utc_now
 
 DESCRIPTIVE = (
     "app_version",

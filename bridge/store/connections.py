@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bridge.devlake_tables import devlake_connection_ids
 from bridge.errors import ConnectionIdTaken, DuplicateConnectionName, InvalidReport, UnknownConnection
-from bridge.migrate import ensure_schema
-from bridge.schema import VARCHAR_MAX_CHARS, connections, developer_metrics, key_secret, settings
-from bridge.upsert import run_in_transaction, utc_now
+from bridge.schema.migrate import ensure_schema
+from bridge.schema.tables import VARCHAR_MAX_CHARS, connections, developer_metrics, key_secret, settings
+from bridge.store.devlake_tables import devlake_connection_ids
+from bridge.store.upsert import run_in_transaction, utc_now
 
 API_KEY_LENGTH = 128
 _KEY_ALPHABET = string.ascii_letters + string.digits

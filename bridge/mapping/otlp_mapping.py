@@ -18,13 +18,10 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
 from agent import contract as c
-from bridge import ai_mapping
-from bridge.command_stats import parse_command_stats
 from bridge.errors import InvalidReport
-from bridge.installs import InstallSighting, sighting_from_event
-from bridge.otlp_values import any_value, attributes
-from bridge.schema import VARCHAR_MAX_CHARS
-from bridge.snapshots import (
+from bridge.mapping import ai_mapping
+from bridge.mapping.otlp_values import any_value, attributes
+from bridge.mapping.snapshots import (
     ACTIVE,
     COMMAND_STATS,
     COMMANDS,
@@ -36,7 +33,10 @@ from bridge.snapshots import (
     TOOLS,
     FieldSnapshot,
 )
-from bridge.validate import array_at, count_at, date_at, object_at, required_text_at, text_at
+from bridge.mapping.validate import array_at, count_at, date_at, object_at, required_text_at, text_at
+from bridge.schema.tables import VARCHAR_MAX_CHARS
+from bridge.store.command_stats import parse_command_stats
+from bridge.store.installs import InstallSighting, sighting_from_event
 
 DAY_METRICS = frozenset(
     {c.M_ACTIVE_HOURS, c.M_COMMITS, c.M_LINES, c.M_FILES_CHANGED, c.M_COMMANDS, c.M_TOOL_IN_USE}

@@ -1,4 +1,4 @@
-"""Key columns of devtel's own tables compare byte for byte (see bridge/schema.py, KeyText).
+"""Key columns of devtel's own tables compare byte for byte (see bridge/schema/tables.py, KeyText).
 
 Release 4ecc936 created them with the server's default collation, often case-insensitive, so
 ``Sarah.Johnson`` and ``sarah.johnson`` were one key. A binary collation only ever tells more

@@ -123,7 +123,7 @@ connections = sa.Table(
 )
 
 # devtel's own: each install's newest view of a day, one row per install-day, from which the
-# DevLake row is rebuilt (see bridge/snapshots.py). ``fields`` is a JSON object
+# DevLake row is rebuilt (see bridge/mapping/snapshots.py). ``fields`` is a JSON object
 # {"<field>@<source>": [observed_at Unix ns, value]}: one row to lock, read and write per
 # install-day keeps the write path at a few statements and values per request.
 install_days = sa.Table(
@@ -205,7 +205,7 @@ AI_MEASURES = (
 )
 
 # devtel's own: AI assistant use per developer, day, tool, language and feature (issue 6), fed by
-# Claude Code's, Gemini CLI's and devtel's own OTLP metrics (see bridge/ai_mapping.py).
+# Claude Code's, Gemini CLI's and devtel's own OTLP metrics (see bridge/mapping/ai_mapping.py).
 ai_metrics = sa.Table(
     "_tool_developer_ai_metrics",
     metadata,
@@ -226,7 +226,7 @@ ai_metrics = sa.Table(
 )
 
 # devtel's own: the last point seen of every AI metric stream, so a replayed delta point adds
-# nothing and a cumulative point adds only its increase (bridge/ai_store.py).
+# nothing and a cumulative point adds only its increase (bridge/store/ai_store.py).
 ai_points = sa.Table(
     "_devtel_ai_points",
     metadata,

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.errors import InvalidReport
-from bridge.migrate import ensure_schema
-from bridge.schema import (
+from bridge.schema.migrate import ensure_schema
+from bridge.schema.tables import (
     VARCHAR_MAX_CHARS,
     ai_metrics,
     ai_points,
@@ -27,7 +27,7 @@ from bridge.schema import (
     install_days,
     installs,
 )
-from bridge.upsert import run_in_transaction
+from bridge.store.upsert import run_in_transaction
 
 DEFAULT_AI_RETENTION_DAYS = 90
 MAX_DAYS = 36_500  # a century: anything longer is a typo

@@ -14,11 +14,11 @@ from sqlalchemy.engine import Connection
 
 from agent.contract import BODY_COMMAND_STATS, COMMAND_STAT_FIGURES, COMMAND_STAT_KEYS
 from bridge.errors import InvalidReport
-from bridge.keyed import KeyedStatement
-from bridge.schema import command_stats
-from bridge.snapshots import DayKey
-from bridge.upsert import utc_now
-from bridge.validate import array_at, count_at, object_at, text_at
+from bridge.mapping.snapshots import DayKey
+from bridge.mapping.validate import array_at, count_at, object_at, text_at
+from bridge.schema.tables import command_stats
+from bridge.store.keyed import KeyedStatement
+from bridge.store.upsert import utc_now
 
 _KEY_LIMITS = {"repository": 255, "category": 32, "tool": 64, "outcome": 16}
 StatKey = tuple[str, str, str, str]

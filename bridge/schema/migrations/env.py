@@ -1,8 +1,8 @@
-"""Alembic's entry point: always run on a connection bridge/migrate.py hands over."""
+"""Alembic's entry point: always run on a connection bridge/schema/migrate.py hands over."""
 
 from alembic import context
 
-from bridge.migrate import VERSION_TABLE
+from bridge.schema.migrate import VERSION_TABLE
 
 context.configure(connection=context.config.attributes["connection"], version_table=VERSION_TABLE)
 with context.begin_transaction():

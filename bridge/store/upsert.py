@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from bridge.database import is_retryable_conflict, is_unavailable, refused_column
-from bridge.day import DeveloperDay
 from bridge.errors import InvalidReport, StorageUnavailable
-from bridge.schema import developer_metrics
+from bridge.mapping.day import DeveloperDay
+from bridge.schema.tables import developer_metrics
+from bridge.store.database import is_retryable_conflict, is_unavailable, refused_column
 
 T = TypeVar("T")
 BATCH_SIZE = 500

@@ -1,0 +1,1 @@
+"""Generated teams for the demo, the dashboards' tests and the benchmarks."""

@@ -1,0 +1,1 @@
+"""What writes: the database engine, the upserts and every write path of the receiver."""
