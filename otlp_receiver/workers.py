@@ -27,7 +27,7 @@ from prometheus_client import multiprocess
 
 from bridge.schema.migrate import ensure_schema
 from bridge.store.database import is_unavailable, make_engine
-from otlp_receiver.settings import ReceiverSettings
+from otlp_receiver.settings import ReceiverSettings, SettingsError
 from otlp_receiver.telemetry import MULTIPROCESS_DIR_ENV
 
 log = logging.getLogger("devtel.receiver")
@@ -59,7 +59,12 @@ def prepare_database(settings: ReceiverSettings) -> None:
     except sa.exc.DBAPIError as exc:
         if not is_unavailable(exc):
             raise
-        log.warning("starting without the database (%s); writes answer 503 until it is back", exc.orig)
+        # Refused at start, so a wrong --db is seen at once; an outage later is 503 and /readyz.
+        where = sa.engine.make_url(settings.db_url).render_as_string(hide_password=True)
+        raise SettingsError(
+            f"cannot reach the database {where} at start ({exc.orig}); start it or correct --db /"
+            " DEVTEL_DB_URL, then start again"
+        ) from None
     finally:
         engine.dispose()
 

@@ -44,6 +44,17 @@ def test_port_in_use_is_one_line_exit_2(tmp_path: Path, option: str) -> None:
     assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], done.stderr
 
 
+def test_a_database_unreachable_at_start_is_one_line_exit_2() -> None:
+    """A MySQL URL whose server does not answer (a free port: nothing listens) stops serve at once,
+    naming the database without its password, instead of serving 503s forever."""
+    url = f"mysql+pymysql://root:s3cret@127.0.0.1:{free_port()}/devlake"
+    done = receiver("serve", "--db", url, "--port", str(free_port()), "--grpc-port", "0")
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("devtel-receiver: error: cannot reach the database mysql+pymysql://root:***@")
+    assert "s3cret" not in done.stderr
+
+
 def test_a_database_directory_that_cannot_be_made_is_one_line_exit_2() -> None:
     done = receiver("connections", "list", "--db", "sqlite:////proc/devtel-nope/r.db")
     assert done.returncode == 2
