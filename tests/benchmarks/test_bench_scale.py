@@ -246,7 +246,8 @@ def _run_case(
         target.engine,
         connection_id,
         team,
-        sum(r.statuses.get("200", r.statuses.get("OK", 0)) for r in runs),
+        # Each repeat resends the same days from the start: the longest run bounds what is stored.
+        max(r.statuses.get("200", r.statuses.get("OK", 0)) for r in runs),
         route,
     )
     return median_run(runs)
