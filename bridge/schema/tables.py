@@ -162,24 +162,23 @@ command_stats = sa.Table(
 )
 
 # devtel's own: the fleet of installs, from the base-telemetry events (first_seen, heartbeat).
+# What an install says of itself in its base telemetry (seed 004's fixed schema), newest wins.
+INSTALL_DESCRIPTIVE = (
+    "app_version",
+    "platform",
+    "os_version",
+    "architecture",
+    "locale",
+    "timezone",
+    "release_channel",
+    "deployment_type",
+)
 installs = sa.Table(
     "_devtel_installs",
     metadata,
     sa.Column("connection_id", sa.BigInteger(), primary_key=True, autoincrement=False),
     sa.Column("install_id", KeyText(255), primary_key=True),
-    *(
-        sa.Column(name, sa.String(255))
-        for name in (
-            "app_version",
-            "platform",
-            "os_version",
-            "architecture",
-            "locale",
-            "timezone",
-            "release_channel",
-            "deployment_type",
-        )
-    ),
+    *(sa.Column(name, sa.String(255)) for name in INSTALL_DESCRIPTIVE),
     sa.Column("first_seen_at", _timestamp()),
     sa.Column("last_seen_at", _timestamp()),
     sa.Column("heartbeat_at", _timestamp()),

@@ -18,19 +18,10 @@ from sqlalchemy.engine import Connection
 from agent.contract import RES_INSTANCE_ID
 from bridge.errors import InvalidReport
 from bridge.mapping.validate import optional_text_at, plausible_seconds, text_at
-from bridge.schema.tables import installs
+from bridge.schema.tables import INSTALL_DESCRIPTIVE, installs
 from bridge.store.upsert import for_dialect, utc_now
 
-DESCRIPTIVE = (
-    "app_version",
-    "platform",
-    "os_version",
-    "architecture",
-    "locale",
-    "timezone",
-    "release_channel",
-    "deployment_type",
-)
+DESCRIPTIVE = INSTALL_DESCRIPTIVE
 
 
 @dataclass(frozen=True, slots=True)
