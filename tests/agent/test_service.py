@@ -17,6 +17,7 @@ import pytest
 
 from agent import service
 from agent.cli import main
+from tests.support.ci import unavailable
 from tests.support.processes import ROOT
 
 HEADERS = 'Authorization=Bearer 50%off "quoted",X-Team=a b'
@@ -34,8 +35,9 @@ def _cli(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_the_unit_passes_systemd_analyze_verify_and_carries_the_shells_settings(env, tmp_path) -> None:
+    if shutil.which("systemd-analyze") is None:
+        unavailable("systemd-analyze is not installed: scripts/bootstrap.sh system installs systemd")
     done = _cli(
         "install",
         DO_NOT_TRACK="1",
@@ -65,7 +67,7 @@ def test_consent_off_at_install_is_what_the_service_applies(env, capsys) -> None
 
 def test_the_plist_is_read_by_libplist_and_has_log_paths(env, tmp_path) -> None:
     if shutil.which("plistutil") is None:
-        pytest.skip("plistutil (libplist-utils) is not installed: scripts/bootstrap.sh system installs it")
+        unavailable("plistutil (libplist-utils) is not installed: scripts/bootstrap.sh system installs it")
     os.environ["DO_NOT_TRACK"] = "1"
     path, loaded = service.install(os.environ, system="darwin")
     binary = tmp_path / "converted.plist"

@@ -15,14 +15,16 @@ import pytest
 
 from tests.ai_clis import clis, relay, session
 from tests.ai_clis import model_mocks as mocks
+from tests.support.ci import unavailable
 from tests.support.processes import RunningReceiver, create_connection, free_port, start_receiver
 
-pytestmark = pytest.mark.skipif(not clis.installed(), reason="run scripts/bootstrap.sh system (npm ci)")
 OPERATOR = "user.email=ana@example.com"
 
 
 @pytest.fixture(scope="module")
 def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningReceiver, int, str]]:
+    if not clis.installed():
+        unavailable("the AI CLIs are not installed: run scripts/bootstrap.sh system (npm ci)")
     tmp = tmp_path_factory.mktemp("ai-receiver")
     db_url = f"sqlite:///{tmp / 'receiver.db'}"
     connection_id, key = create_connection(db_url, "ai-clis")

@@ -20,6 +20,7 @@ from agent.shell.classify import DEFAULT_RULES
 from agent.shell.ingest import ingest
 from agent.shell.store import CommandStore
 from tests.agent.shell.conftest import spool_records
+from tests.support.ci import unavailable
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -53,7 +54,7 @@ def full_disk(tmp_path: Path) -> Path:
     mount_tmpfs = ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)]
     done = subprocess.run(mount_tmpfs, capture_output=True)
     if done.returncode:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}")
+        unavailable(f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}")
     try:
         files.make_spool(mount)
         filler = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT)
