@@ -31,7 +31,14 @@ import httpx
 import sqlalchemy as sa
 
 from bridge.store.database import make_engine
-from tests.reliability.hostile import Case, Target, legacy_body, legacy_cases, otlp_cases, rows_by_tag
+from tests.reliability.hostile import (
+    Target,
+    legacy_body,
+    legacy_cases,
+    otlp_cases,
+    rows_by_tag,
+    send_cases,
+)
 from tests.support.otlp import DayFigures, developer_resource, metrics_request
 from tests.support.processes import ROOT, RunningReceiver, create_connection, start_receiver
 
@@ -64,30 +71,11 @@ def receiver(workdir: Path, source: Path = ROOT, **options: Any) -> Iterator[tup
             running.stop()
 
 
-async def _send(url: str, cases: Iterator[Case], clients: int, verify: Any = True) -> dict[str, int]:
-    """Status per case tag; 0 when the connection closed before an answer was read (an early
-    401/413 while a large body was still being sent)."""
-    statuses: dict[str, int] = {}
-    async with httpx.AsyncClient(base_url=url, timeout=120, verify=verify) as client:
-
-        async def worker() -> None:
-            for case in cases:
-                try:
-                    answer = await client.post(case.path, content=case.body, headers=case.headers)
-                except httpx.TransportError:
-                    statuses[case.tag] = 0
-                    continue
-                statuses[case.tag] = answer.status_code
-
-        await asyncio.gather(*(worker() for _ in range(clients)))
-    return statuses
-
-
 def corpus(workdir: Path, count: int) -> list[tuple[str, str]]:
     rows = []
     with receiver(workdir) as (running, target):
         for route, generate in (("legacy", legacy_cases), ("OTLP/HTTP", otlp_cases)):
-            statuses = asyncio.run(_send(running.url, generate(target, count), 16))
+            statuses = asyncio.run(send_cases(running.url, generate(target, count), 16))
             engine = make_engine(running.db_url)
             stored = rows_by_tag(engine)
             engine.dispose()

@@ -8,6 +8,7 @@ tag, so after a run the rows a rejected case changed can be counted by that tag 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import gzip
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -425,3 +427,23 @@ def rows_by_tag(engine: sa.engine.Engine) -> dict[str, int]:
                 tag = str(value).split("-", 1)[0] + "-"
                 found[tag] = found.get(tag, 0) + 1
     return found
+
+
+async def send_cases(url: str, cases: Iterator[Case], clients: int, verify: Any = True) -> dict[str, int]:
+    """Status per case tag, sent by ``clients`` concurrent clients (so requests share group
+    commits); 0 when the connection closed before an answer was read (an early
+    401/413 while a large body was still being sent)."""
+    statuses: dict[str, int] = {}
+    async with httpx.AsyncClient(base_url=url, timeout=120, verify=verify) as client:
+
+        async def worker() -> None:
+            for case in cases:
+                try:
+                    answer = await client.post(case.path, content=case.body, headers=case.headers)
+                except httpx.TransportError:
+                    statuses[case.tag] = 0
+                    continue
+                statuses[case.tag] = answer.status_code
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    return statuses

@@ -19,7 +19,7 @@ from bridge.errors import InvalidReport
 from bridge.store.database import make_engine
 from bridge.store.upsert import run_in_transaction
 from otlp_receiver.writer import BatchWriter
-from tests.reliability.hostile import Target, legacy_body, legacy_cases, otlp_cases, rows_by_tag
+from tests.reliability.hostile import Target, legacy_body, legacy_cases, otlp_cases, rows_by_tag, send_cases
 from tests.support.processes import RunningReceiver, create_connection, start_receiver
 
 pytestmark = pytest.mark.mysql
@@ -36,30 +36,6 @@ def receiver(
     assert running.stop() == 0, running.log()
 
 
-def _send_all(url: str, cases: list) -> dict[str, int]:
-    """Status per case tag, sent by 8 concurrent clients so requests share group commits; 0 when
-    the connection closed before the answer was read (an early 401/404/415 on a large body)."""
-    statuses: dict[str, int] = {}
-
-    async def run() -> None:
-        pending = iter(cases)
-        async with httpx.AsyncClient(base_url=url, timeout=120) as client:
-
-            async def worker() -> None:
-                for case in pending:
-                    try:
-                        answer = await client.post(case.path, content=case.body, headers=case.headers)
-                    except httpx.TransportError:
-                        statuses[case.tag] = 0
-                        continue
-                    statuses[case.tag] = answer.status_code
-
-            await asyncio.gather(*(worker() for _ in range(8)))
-
-    asyncio.run(run())
-    return statuses
-
-
 @pytest.mark.parametrize("route", ["legacy", "otlp"])
 def test_hostile_corpus_gets_no_5xx_and_rejected_requests_change_nothing(
     receiver: tuple[RunningReceiver, Target], route: str
@@ -67,7 +43,7 @@ def test_hostile_corpus_gets_no_5xx_and_rejected_requests_change_nothing(
     running, target = receiver
     generate = legacy_cases if route == "legacy" else otlp_cases
     cases = list(generate(target, 120, seed=1600 + len(route)))
-    statuses = _send_all(running.url, cases)
+    statuses = asyncio.run(send_cases(running.url, iter(cases), 8))
     assert len(statuses) == len(cases)
     server_errors = {tag: status for tag, status in statuses.items() if status >= 500}
     assert server_errors == {}, running.log()[-3000:]
