@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -69,6 +70,15 @@ def shared_socket(host: str, port: int, *, reuse_port: bool = True) -> socket.so
         raise SettingsError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
+def _freeze_start_up_objects() -> None:
+    """Keep what start-up made (modules, the app, SQLAlchemy's tables) out of the garbage
+    collector's full passes. A full pass stops every thread, the event loop's included, for
+    time in proportion to the objects it walks: beside a 10 MB request that was 27-37 ms here, half
+    of it spent on objects that live as long as the process anyway."""
+    gc.collect()
+    gc.freeze()
+
+
 def serve(settings: ReceiverSettings, *, log_level: str = "info", worker: int | None = None) -> int:
     """One receiver process; ``worker`` is its index when it is one of several."""
     logs.configure(settings.log_format, logging.getLevelName(log_level.upper()))
@@ -121,6 +131,7 @@ def serve(settings: ReceiverSettings, *, log_level: str = "info", worker: int | 
         safe_url,
         loop_factory.__module__.partition(".")[0],
     )
+    _freeze_start_up_objects()
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             hangup = (lambda: reload_all(tls, http_context, grpc_credentials)) if tls else None

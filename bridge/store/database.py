@@ -85,6 +85,17 @@ def parse_url(url: str) -> sa.engine.URL:
     return parsed
 
 
+# PyMySQL quotes a string by mapping every character through a table (``str.translate``): one
+# C call that holds the interpreter lock for about 10 ms per 600 KB of JSON, while a day of
+# thousands of repositories is written, so /healthz and every other request on the event loop
+# waited behind it. With NO_BACKSLASH_ESCAPES in the session's sql_mode, PyMySQL (and
+# SQLAlchemy, which reads the mode when it connects) quote by doubling single quotes only, which
+# is exact in that mode and about thirty times faster. The rest of the server's sql_mode is kept.
+_NO_BACKSLASH_ESCAPES = (
+    "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'NO_BACKSLASH_ESCAPES')"
+)
+
+
 def make_engine(url: str, *, pool_size: int = 8) -> Engine:
     """An engine tuned for the receiver: fail fast when the server is down, recover when it is back."""
     parsed = parse_url(url)
@@ -104,7 +115,12 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
             max_overflow=pool_size,
             pool_pre_ping=True,
             pool_recycle=3600,
-            connect_args={"connect_timeout": 5, "read_timeout": 30, "write_timeout": 30},
+            connect_args={
+                "connect_timeout": 5,
+                "read_timeout": 30,
+                "write_timeout": 30,
+                "init_command": _NO_BACKSLASH_ESCAPES,
+            },
         )
     raise ValueError(f"unsupported database {backend!r} in {parsed.render_as_string()}: use sqlite or mysql")
 

@@ -281,17 +281,24 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=10_000, help="hostile requests per route")
     parser.add_argument("--before", type=Path, help="an unpacked tree of the commit to compare with")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--only", choices=("corpus", "poison", "idle", "big", "throughput"), action="append",
+        help="run only this figure (repeatable); all of them by default",
+    )  # fmt: skip
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        for step in (
-            lambda: corpus(workdir, args.cases),
-            lambda: poison(workdir, args.seconds),
-            lambda: idle_sockets(workdir),
-            lambda: big_request(workdir),
-            lambda: throughput(workdir, args.before, args.seconds),
-        ):
+        steps = {
+            "corpus": lambda: corpus(workdir, args.cases),
+            "poison": lambda: poison(workdir, args.seconds),
+            "idle": lambda: idle_sockets(workdir),
+            "big": lambda: big_request(workdir),
+            "throughput": lambda: throughput(workdir, args.before, args.seconds),
+        }
+        for name, step in steps.items():
+            if args.only and name not in args.only:
+                continue
             for row in step():
                 rows.append(row)
                 print(f"{row[0]}: {row[1]}", flush=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import time
 from pathlib import Path
 
@@ -138,3 +140,39 @@ def test_created_table_matches_devlake_columns(fresh_mysql_url: str) -> None:
     assert "datetime(3)" in ddl
     # MariaDB spells JSON as longtext with a json_valid check.
     assert "json_valid(`git_activity`)" in ddl
+
+
+# Every character MySQL's string literals treat specially, with and without backslash escapes.
+AWKWARD = "o'brien\\\\'; DROP TABLE x; -- \" \x00 \x1a \n \r \t % %% \\' \\\\ ünï"
+
+
+def test_awkward_strings_are_stored_byte_for_byte(db_url: str) -> None:
+    """Quoting is exact whatever the session's sql_mode (the receiver turns NO_BACKSLASH_ESCAPES on
+    for MySQL, bridge/store/database.py): the raw column read back is the same text."""
+    engine = make_engine(db_url)
+    ensure_schema(engine)
+    day = dataclasses.replace(
+        a_day(AWKWARD), git_activity={"total_commits": 1, "repositories": [{"name": AWKWARD, "commits": 1}]}
+    )
+    upsert_days(engine, [day])
+    with engine.connect() as conn:
+        query = "SELECT developer_id, git_activity FROM _tool_developer_metrics"
+        developer, text = conn.exec_driver_sql(query).one()
+    assert developer == AWKWARD
+    assert json.loads(text)["repositories"][0]["name"] == AWKWARD
+
+
+def test_the_receivers_mysql_sessions_keep_the_servers_sql_mode(mysql_url: str) -> None:
+    import pymysql
+
+    url = sa.engine.make_url(mysql_url)
+    plain = pymysql.connect(
+        host=url.host, port=url.port or 3306, user=url.username, password=url.password or ""
+    )
+    with plain.cursor() as cursor:
+        cursor.execute("SELECT @@session.sql_mode")
+        (server_mode,) = cursor.fetchone()
+    plain.close()
+    with make_engine(mysql_url).connect() as conn:
+        mode = conn.exec_driver_sql("SELECT @@session.sql_mode").scalar_one()
+    assert set(mode.split(",")) == set(filter(None, server_mode.split(","))) | {"NO_BACKSLASH_ESCAPES"}
