@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bridge.errors import StorageUnavailable
+from bridge.mapping.dates import utc_now
 from bridge.store.connections import hash_api_key, load_key_index, looks_like_api_key
 from bridge.store.database import is_unavailable
 from bridge.store.devlake_tables import (
@@ -35,7 +36,6 @@ from bridge.store.devlake_tables import (
     load_devlake_keys,
     scope_path,
 )
-from bridge.store.upsert import utc_now
 from otlp_receiver.errors import Forbidden, NotFound, Unauthorized
 
 _BEARER = "bearer"

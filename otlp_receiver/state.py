@@ -13,11 +13,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from bridge.errors import StorageUnavailable
 from bridge.mapping.ai_mapping import AiPoint
+from bridge.mapping.installs import InstallSighting
 from bridge.mapping.snapshots import FieldSnapshot
 from bridge.schema.migrate import ensure_schema
 from bridge.store.ai_store import TimeSaved
 from bridge.store.database import is_unavailable, make_engine
-from bridge.store.installs import InstallSighting
 from bridge.store.snapshot_store import store_otlp_in, store_snapshots_in
 from bridge.store.upsert import run_in_transaction
 from otlp_receiver.auth import KeyIndex

@@ -27,6 +27,12 @@ def parse_min_date(text: str) -> dt.date:
         raise ValueError(f"{MIN_DATE_ENV} must be a date as YYYY-MM-DD, got {text!r}") from None
 
 
+def utc_now() -> dt.datetime:
+    """Naive UTC with millisecond precision, as DATETIME(3) holds it."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
 def min_date() -> dt.date:
     text = os.environ.get(MIN_DATE_ENV, "").strip()
     return parse_min_date(text) if text else DEFAULT_MIN_DATE

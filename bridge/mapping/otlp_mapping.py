@@ -20,6 +20,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from agent import contract as c
 from bridge.errors import InvalidReport
 from bridge.mapping import ai_mapping
+from bridge.mapping.command_stats import parse_command_stats
+from bridge.mapping.installs import InstallSighting, sighting_from_event
 from bridge.mapping.otlp_values import any_value, attributes
 from bridge.mapping.snapshots import (
     ACTIVE,
@@ -35,8 +37,6 @@ from bridge.mapping.snapshots import (
 )
 from bridge.mapping.validate import array_at, count_at, date_at, object_at, required_text_at, text_at
 from bridge.schema.tables import VARCHAR_MAX_CHARS
-from bridge.store.command_stats import parse_command_stats
-from bridge.store.installs import InstallSighting, sighting_from_event
 
 DAY_METRICS = frozenset(
     {c.M_ACTIVE_HOURS, c.M_COMMITS, c.M_LINES, c.M_FILES_CHANGED, c.M_COMMANDS, c.M_TOOL_IN_USE}

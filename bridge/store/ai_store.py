@@ -29,9 +29,10 @@ from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Connection
 
 from bridge.mapping.ai_mapping import CUMULATIVE, DELTA, AiPoint
+from bridge.mapping.dates import utc_now
 from bridge.schema.tables import AI_MEASURES, ai_metrics, ai_points, developer_metrics
 from bridge.store.keyed import KeyedStatement
-from bridge.store.upsert import for_dialect, utc_now
+from bridge.store.upsert import for_dialect
 
 DEFAULT_SECONDS_PER_LINE = 12.0  # the middle of the seed's 10-15 s a hand-typed line takes
 _CHUNK = 400  # keys per IN list, well below every driver's parameter limit

@@ -20,10 +20,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.errors import ConnectionIdTaken, DuplicateConnectionName, InvalidReport, UnknownConnection
+from bridge.mapping.dates import utc_now
 from bridge.schema.migrate import ensure_schema
 from bridge.schema.tables import VARCHAR_MAX_CHARS, connections, developer_metrics, key_secret, settings
 from bridge.store.devlake_tables import devlake_connection_ids
-from bridge.store.upsert import run_in_transaction, utc_now
+from bridge.store.upsert import run_in_transaction
 
 API_KEY_LENGTH = 128
 _KEY_ALPHABET = string.ascii_letters + string.digits

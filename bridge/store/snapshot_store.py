@@ -20,13 +20,16 @@ from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Connection
 
 from bridge.mapping.ai_mapping import AiPoint
+from bridge.mapping.command_stats import merge_command_stats
+from bridge.mapping.dates import utc_now
+from bridge.mapping.installs import InstallSighting
 from bridge.mapping.snapshots import COMMAND_STATS, DayKey, FieldSnapshot, install_values, merge_day
 from bridge.schema.tables import dump_json, install_days
 from bridge.store.ai_store import DEFAULT_TIME_SAVED, TimeSaved, store_ai_points_in
-from bridge.store.command_stats import merge_command_stats, replace_day_stats_in
-from bridge.store.installs import InstallSighting, store_installs_in
+from bridge.store.command_stats import replace_day_stats_in
+from bridge.store.installs import store_installs_in
 from bridge.store.keyed import KeyedStatement
-from bridge.store.upsert import for_dialect, upsert_days_in, utc_now
+from bridge.store.upsert import for_dialect, upsert_days_in
 
 InstallDayKey = tuple[int, str, Any, str]  # connection, developer, date, install
 Fields = dict[str, list[Any]]  # "<field>@<source>" -> [observed_at, value]

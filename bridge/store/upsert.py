@@ -12,6 +12,7 @@ from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.errors import InvalidReport, StorageUnavailable
+from bridge.mapping.dates import utc_now
 from bridge.mapping.day import DeveloperDay
 from bridge.schema.tables import developer_metrics
 from bridge.store.database import is_retryable_conflict, is_unavailable, refused_column
@@ -30,12 +31,6 @@ VALUE_COLUMNS = (  # DevLake's value columns, in its order
     "tools_used",
     "project_context",
 )
-
-
-def utc_now() -> dt.datetime:
-    """Naive UTC with millisecond precision, as DATETIME(3) holds it."""
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def _row(day: DeveloperDay, now: dt.datetime) -> dict[str, Any]:

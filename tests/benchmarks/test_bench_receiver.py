@@ -39,6 +39,7 @@ from sqlalchemy.engine import Engine
 
 from bridge.errors import StorageUnavailable
 from bridge.fake.team import FakeDay, generate_days
+from bridge.mapping.dates import utc_now
 from bridge.mapping.day import DeveloperDay
 from bridge.mapping.legacy import parse_report, to_flat_report
 from bridge.mapping.otlp_values import to_key_values
@@ -47,7 +48,7 @@ from bridge.schema.migrate import ensure_schema
 from bridge.schema.tables import developer_metrics, dump_json
 from bridge.store.database import make_engine
 from bridge.store.snapshot_store import store_otlp_in
-from bridge.store.upsert import VALUE_COLUMNS, run_in_transaction, utc_now
+from bridge.store.upsert import VALUE_COLUMNS, run_in_transaction
 from otlp_receiver.fake import REPORT_URL, day_resource, summary_record
 from otlp_receiver.signals import LOGS, METRICS, Signal
 from tests.benchmarks.load import Frame, Run, median_run, run_grpc, run_wrk, write_frames, wrk_available

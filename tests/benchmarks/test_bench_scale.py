@@ -39,10 +39,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.fake.team import FakeDay, generate_days
+from bridge.mapping.dates import utc_now
 from bridge.mapping.legacy import to_flat_report
 from bridge.schema.migrate import ensure_schema
 from bridge.store.database import make_engine
-from bridge.store.upsert import run_in_transaction, utc_now
+from bridge.store.upsert import run_in_transaction
 from otlp_receiver.fake import REPORT_URL
 from otlp_receiver.signals import LOGS, METRICS
 from tests.benchmarks.load import Frame, Run, median_run, run_grpc, run_wrk, write_frames, wrk_available
