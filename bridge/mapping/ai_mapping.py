@@ -154,6 +154,10 @@ _RULES: dict[str, _Rule] = {
     # A histogram in milliseconds: its sum is the time spent waiting for the model.
     "gemini_cli.api.request.latency": _Rule(GEMINI, _always("wait_s"), "programming_language", 0.001),
     "codex.thread.started": _Rule(CODEX, _always("sessions"), "language"),
+    # One per turn the agent ran (a prompt answered, however many model calls it took).
+    "codex.conversation.turn.count": _Rule(CODEX, _always("turns"), "language"),
+    # One per request to the model API, by HTTP status: failed and retried requests count too.
+    "codex.api_request": _Rule(CODEX, _always("api_requests"), "language"),
     # A histogram per turn by token_type; "total" is input (cached included) plus output.
     "codex.turn.token_usage": _Rule(CODEX, _types(frozenset({"total"})), "language"),
     c.M_AI_SHOWN: _Rule(None, _always("suggestions_shown"), c.ATTR_AI_LANGUAGE),
