@@ -40,6 +40,7 @@ class Totals:
     tokens: float
     cost_usd: float | None
     raw: dict[str, Any]
+    turns: int = 0  # turns the CLI said it completed, where its output says (Codex)
 
 
 def installed() -> bool:
@@ -223,4 +224,4 @@ trace_exporter = "none"
     events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     turns = [e["usage"] for e in events if e.get("type") == "turn.completed"]
     tokens = sum(u.get("input_tokens", 0) + u.get("output_tokens", 0) for u in turns)
-    return Totals(float(tokens), None, {"events": events, "stderr": done.stderr})
+    return Totals(float(tokens), None, {"events": events, "stderr": done.stderr}, len(turns))

@@ -23,6 +23,8 @@ class Expected:
     lines_added: int  # lines of the file it wrote, counted in the file
     shown: int  # changes the script proposed
     accepted: int  # of those, the ones whose file changed
+    turns: int | None  # turns the CLI said it ran (Codex's turn.completed events); None: not reported
+    api_requests: int | None  # requests the model mock received; None: the CLI does not count them
 
 
 def run(cli: str, tmp: Path, export: clis.Export) -> Expected:
@@ -36,11 +38,19 @@ def run(cli: str, tmp: Path, export: clis.Export) -> Expected:
         totals = RUN[cli](root, home, mock.url, export)
     finally:
         mock.stop()
+    counted = cli == "codex"  # the only CLI that counts its turns and model requests
+    model_calls = sum(1 for path, _ in mock.requests if path.startswith(mocks.RESPONSES_PATH))
     created = root / mocks.NEW_FILE
     lines = len(created.read_text().splitlines()) if created.exists() else 0
     edited = (root / mocks.EDITED_FILE).read_text() != f"{mocks.EDIT_OLD}\n"
     return Expected(
-        totals.tokens, totals.cost_usd, lines, mocks.proposals(cli, root), int(created.exists()) + edited
+        totals.tokens,
+        totals.cost_usd,
+        lines,
+        mocks.proposals(cli, root),
+        int(created.exists()) + edited,
+        totals.turns if counted else None,
+        model_calls if counted else None,
     )
 
 
@@ -62,6 +72,8 @@ def stored(db_url: str, connection_id: int, developer: str, cli: str) -> dict[st
         "suggestions_accepted",
         "sessions",
         "active_s",
+        "turns",
+        "api_requests",
     )
     found: dict[str, Any] = {name: round(sum(float(getattr(r, name)) for r in rows), 6) for name in names}
     found["languages"] = sorted({r.language for r in rows if r.suggestions_accepted})
@@ -73,7 +85,10 @@ def wait_stored(db_url: str, connection_id: int, developer: str, cli: str, want:
     deadline = time.monotonic() + 60
     found = stored(db_url, connection_id, developer, cli)
     while time.monotonic() < deadline and not (
-        found["tokens"] >= want.tokens and found["suggestions_shown"] >= want.shown and found["sessions"] >= 1
+        found["tokens"] >= want.tokens
+        and found["suggestions_shown"] >= want.shown
+        and found["sessions"] >= 1
+        and found["api_requests"] >= (want.api_requests or 0)
     ):
         time.sleep(0.5)
         found = stored(db_url, connection_id, developer, cli)
