@@ -3,12 +3,14 @@ worked out from the CLI's own JSON totals and from the files it left, never from
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.ai_clis import clis
+from agent import ai_contract as ai
+from tests.ai_clis import clis, wiretap
 from tests.ai_clis import model_mocks as mocks
 from tests.support.db import fetch
 
@@ -52,6 +54,19 @@ def run(cli: str, tmp: Path, export: clis.Export) -> Expected:
         totals.turns if counted else None,
         model_calls if counted else None,
     )
+
+
+def run_tapped(cli: str, tmp: Path, export: clis.Export) -> tuple[Expected, set[str]]:
+    """``run`` with a wiretap in front of ``export.endpoint``; also the temporalities the CLI sent on
+    the AI metrics devtel takes."""
+    with wiretap.wiretap(export.endpoint, export.protocol) as tap:
+        want = run(cli, tmp, dataclasses.replace(export, endpoint=tap.url))
+        return want, tap.seen.of(ai.METRICS)
+
+
+def asked(export: clis.Export) -> set[str]:
+    """The temporality OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE asks of the CLI."""
+    return {"cumulative" if export.cumulative else "delta"}
 
 
 def stored(db_url: str, connection_id: int, developer: str, cli: str) -> dict[str, Any]:

@@ -11,14 +11,12 @@ in tests/benchmarks/test_bench_ai_clis.py; here one transport per CLI.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from agent import ai_contract as ai
-from tests.ai_clis import clis, relay, session, wiretap
+from tests.ai_clis import clis, relay, session
 from tests.ai_clis import model_mocks as mocks
 from tests.support.ci import unavailable
 from tests.support.processes import RunningReceiver, create_connection, free_port, start_receiver
@@ -49,17 +47,6 @@ def _check(found: dict, want: session.Expected) -> None:
     assert (found["turns"], found["api_requests"]) == (want.turns or 0, want.api_requests or 0)
 
 
-def run_tapped(cli: str, tmp: Path, export: clis.Export) -> tuple[session.Expected, set[str]]:
-    """Run ``cli`` with a wiretap in front of ``export.endpoint``; also the temporalities it sent."""
-    with wiretap.wiretap(export.endpoint, export.protocol) as tap:
-        want = session.run(cli, tmp, dataclasses.replace(export, endpoint=tap.url))
-        return want, tap.seen.of(ai.METRICS)
-
-
-def asked(export: clis.Export) -> set[str]:
-    return {"cumulative" if export.cumulative else "delta"}
-
-
 @pytest.mark.parametrize(
     ("cli", "protocol", "cumulative"),
     [("claude", "http/protobuf", False), ("gemini", "grpc", False), ("codex", "http/json", True)],
@@ -73,10 +60,10 @@ def test_the_receiver_stores_what_the_cli_reported(
     export = clis.Export(
         endpoint, protocol, {"Authorization": f"Bearer {key}"}, cumulative, f"user.email={developer}"
     )
-    want, sent = run_tapped(cli, tmp_path, export)
+    want, sent = session.run_tapped(cli, tmp_path, export)
     found = session.wait_stored(running.db_url, connection_id, developer, cli, want)
     _check(found, want)
-    assert sent == asked(export), "the CLI sends the temporality it was asked for"
+    assert sent == session.asked(export), "the CLI sends the temporality it was asked for"
     if cli == "claude":  # its active-time counter is kept (the other two send none)
         assert found["active_s"] > 0
     if cli != "codex":  # Codex names no language anywhere
@@ -94,10 +81,10 @@ def test_through_the_relay_the_agents_identity_and_only_allowlisted_keys(
     running, connection_id, key = receiver
     with relay.running_relay(tmp_path, running.url, key) as agent:
         export = clis.Export(agent.endpoint("http/json"), "http/json", {}, cumulative=True)
-        want, sent = run_tapped("claude", tmp_path, export)
+        want, sent = session.run_tapped("claude", tmp_path, export)
         found = session.wait_stored(running.db_url, connection_id, relay.LOGIN, "claude", want)
         _check(found, want)
-        assert sent == asked(export)
+        assert sent == session.asked(export)
         assert found["languages"] == ["python"]
         assert agent.tap.ok(), "the agent sent the relayed data on"
         assert relay.keys_off_the_allowlist(agent.tap) == []

@@ -1,7 +1,8 @@
 """A team's AI assistant use for the dashboard and alert proofs, sent through the real receiver as the
-senders send it: six weeks of devtel.ai.* full-day gauges (`devtel-agent ai record`), today's
-Claude Code session (real SDK, cumulative) and today's Codex turns and model requests (real SDK, delta). The tool "cursor" falls under 30% acceptance on the last
-two days: the case the low-acceptance alert is for."""
+senders send it: six weeks of devtel.ai.* full-day gauges (`devtel-agent ai record`), today's Claude
+Code session (real SDK, cumulative) and today's Codex turns and model requests (real SDK, delta).
+The tool "cursor" falls under 30% acceptance on the last two days: the case the low-acceptance alert
+is for."""
 
 from __future__ import annotations
 
