@@ -561,7 +561,7 @@ def ai_assistant() -> dict:
               "h", GREEN, 1, TS, {"drawStyle": "line", "lineWidth": 2, "fillOpacity": 20}),
         panel(24, "timeseries", "Agent Turns and Model API Requests per Day",
               "Day by day, how many turns did the agentic CLI run, and how many requests did it make to the "
-              "model API for them? Codex counts both; the other tools send no such count.", (0, 38, 24, 8),
+              "model API for them? Codex counts both, Gemini CLI its API requests; Claude Code sends neither.", (0, 38, 24, 8),
               [sql(f"SELECT $__timeGroupAlias(date, 1d), SUM(turns) AS `Turns`, "
                    f"SUM(api_requests) AS `API Requests` FROM {AI} WHERE {FA} GROUP BY 1 ORDER BY 1", "time_series")],
               "none", GREEN, 0, TS, {"drawStyle": "bars", "fillOpacity": 50}),

@@ -151,6 +151,8 @@ _RULES: dict[str, _Rule] = {
     "gemini_cli.token.usage": _Rule(
         GEMINI, _types(frozenset({"input", "output", "thought", "tool"})), "programming_language"
     ),
+    # One per request to the model API (the model router's too), by status code.
+    "gemini_cli.api.request.count": _Rule(GEMINI, _always("api_requests"), "programming_language"),
     # A histogram in milliseconds: its sum is the time spent waiting for the model.
     "gemini_cli.api.request.latency": _Rule(GEMINI, _always("wait_s"), "programming_language", 0.001),
     "codex.thread.started": _Rule(CODEX, _always("sessions"), "language"),

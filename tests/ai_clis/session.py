@@ -26,7 +26,7 @@ class Expected:
     shown: int  # changes the script proposed
     accepted: int  # of those, the ones whose file changed
     turns: int | None  # turns the CLI said it ran (Codex's turn.completed events); None: not reported
-    api_requests: int | None  # requests the model mock received; None: the CLI does not count them
+    api_requests: int | None  # Codex: requests the model mock received; Gemini CLI: its own count
 
 
 def run(cli: str, tmp: Path, export: clis.Export) -> Expected:
@@ -40,8 +40,10 @@ def run(cli: str, tmp: Path, export: clis.Export) -> Expected:
         totals = RUN[cli](root, home, mock.url, export)
     finally:
         mock.stop()
-    counted = cli == "codex"  # the only CLI that counts its turns and model requests
+    # Codex's model requests are counted where they arrive, Gemini CLI's in its own output; Claude
+    # Code counts neither.
     model_calls = sum(1 for path, _ in mock.requests if path.startswith(mocks.RESPONSES_PATH))
+    api_requests = model_calls if cli == "codex" else totals.api_requests
     created = root / mocks.NEW_FILE
     lines = len(created.read_text().splitlines()) if created.exists() else 0
     edited = (root / mocks.EDITED_FILE).read_text() != f"{mocks.EDIT_OLD}\n"
@@ -51,8 +53,8 @@ def run(cli: str, tmp: Path, export: clis.Export) -> Expected:
         lines,
         mocks.proposals(cli, root),
         int(created.exists()) + edited,
-        totals.turns if counted else None,
-        model_calls if counted else None,
+        totals.turns,
+        api_requests,
     )
 
 
