@@ -1,9 +1,9 @@
 """The real Claude Code, Gemini CLI and Codex (pinned in tests/ai_clis/package.json), each run once
 against a mock of its model API, exporting OTLP to the real devtel receiver: what the receiver
 stored must equal what the CLI itself reported (its JSON totals, Codex's turns, Gemini CLI's API
-requests), what the model mock received (Codex's API requests) and the edits it left in the files. A wiretap on the way reads the
-temporality the CLI really sent, which must be the one OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE
-asked for.
+requests), what the model mock received (Codex's API requests) and the edits it left in the files. A
+wiretap on the way reads the temporality the CLI really sent, which must be the one
+OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE asked for.
 
 The whole transport matrix (every protocol, both temporalities, direct and through the relay) runs
 in tests/benchmarks/test_bench_ai_clis.py; here one transport per CLI.
