@@ -33,7 +33,7 @@ DEFAULT_FEATURE = "completion"
 # Who the developer is, in order. First what the operator (OTEL_RESOURCE_ATTRIBUTES) or devtel's relay
 # put on the resource; then the person the tool names on its points; last the tool's install ids
 # (Claude Code's point user.id is an anonymous per-device hash, not a person).
-RESOURCE_DEVELOPER_KEYS = (c.RES_DEVELOPER_ID, "user.email", "user.account_uuid")
+RESOURCE_DEVELOPER_KEYS = ai.IDENTITY_KEYS
 POINT_DEVELOPER_KEYS = ("user.email", "user.account_uuid", "installation.id", c.RES_DEVELOPER_ID)
 MAX_LABEL_CHARS = 64
 UNKNOWN_LANGUAGE = "unknown"  # the tool does not say (Claude Code's line counts, Gemini CLI's)
