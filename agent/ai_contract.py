@@ -22,6 +22,9 @@ SERVICE_PREFIXES: Final = ("claude-code", "gemini-cli", "codex")
 
 # Attribute keys any tool's resource may keep (the relay then adds devtel's own identity).
 RESOURCE_KEYS: Final = frozenset({"service.name", "service.version", "os.type", "os.version", "host.arch"})
+# The developer an operator names on a tool's resource (OTEL_RESOURCE_ATTRIBUTES), in the order the
+# receiver reads them; a Collector relay, which cannot stamp devtel's identity, keeps these too.
+IDENTITY_KEYS: Final = ("user.id", "user.email", "user.account_uuid")
 # Keys any point or record of a known tool may keep: who and which session, never content.
 COMMON_KEYS: Final = frozenset({"session.id", "model", "app.version", "event.name", "event.timestamp"})
 

@@ -559,9 +559,15 @@ def ai_assistant() -> dict:
               [sql(f"SELECT $__timeGroupAlias(date, 1d), SUM(active_s) / 3600 AS `Active Hours` FROM {AI} "
                    f"WHERE {FA} GROUP BY 1 ORDER BY 1", "time_series")],
               "h", GREEN, 1, TS, {"drawStyle": "line", "lineWidth": 2, "fillOpacity": 20}),
+        panel(24, "timeseries", "Agent Turns and Model API Requests per Day",
+              "Day by day, how many turns did the agentic CLI run, and how many requests did it make to the "
+              "model API for them? Codex counts both, Gemini CLI its API requests; Claude Code sends neither.", (0, 38, 24, 8),
+              [sql(f"SELECT $__timeGroupAlias(date, 1d), SUM(turns) AS `Turns`, "
+                   f"SUM(api_requests) AS `API Requests` FROM {AI} WHERE {FA} GROUP BY 1 ORDER BY 1", "time_series")],
+              "none", GREEN, 0, TS, {"drawStyle": "bars", "fillOpacity": 50}),
         panel(17, "table", "Per Developer",
               "Per developer over the period: suggestions, acceptance, lines kept and the estimated time saved.",
-              (0, 38, 24, 9),
+              (0, 46, 24, 9),
               [sql(f"SELECT developer_id AS developer, COUNT(DISTINCT date) AS days_used, "
                    "SUM(suggestions_shown) AS shown, SUM(suggestions_accepted) AS accepted, "
                    f"{RATE} AS acceptance_rate, SUM(lines_added) AS lines_generated, "
@@ -569,19 +575,19 @@ def ai_assistant() -> dict:
                    f"FROM {AI} WHERE {FA} GROUP BY developer_id ORDER BY hours_saved DESC")],
               "none", GREEN, 1, table,
               units={"acceptance_rate": "percentunit", "hours_saved": "h", "cost_usd": "currencyUSD"}),
-        row(18, "From Grafana Cloud / Mimir (Prometheus)", 47),
+        row(18, "From Grafana Cloud / Mimir (Prometheus)", 55),
         panel(19, "stat", "Acceptance Rate (Prometheus)",
               "Accepted / shown over the period, from the devtel.ai.* gauges (`devtel-agent ai record`).",
-              (0, 48, 8, 6),
+              (0, 56, 8, 6),
               [promql(f"{_ai_prom('accepted')} / {_ai_prom('shown')}", "acceptance", instant=True)],
               "percentunit", rate_steps, 0, STAT),
         panel(20, "barchart", "Suggestions by Language (Prometheus)",
-              "Suggestions shown per language over the period, from the devtel.ai.* gauges.", (8, 48, 8, 6),
+              "Suggestions shown per language over the period, from the devtel.ai.* gauges.", (8, 56, 8, 6),
               [promql(_ai_prom("shown", "devtel_ai_language"), "{{devtel_ai_language}}", instant=True)],
               "none", GREEN, 0, BAR_H),
         panel(21, "barchart", "Claude Code Edit Decisions by Language (Prometheus)",
               "Claude Code's proposed edits accepted and rejected per language over the period (its "
-              "code_edit_tool.decision counter, sent with cumulative temporality).", (16, 48, 8, 6),
+              "code_edit_tool.decision counter, sent with cumulative temporality).", (16, 56, 8, 6),
               [promql(f"sum by (language, decision) (increase({CLAUDE_DECISIONS}[$__range]))",
                       "{{language}} {{decision}}", instant=True)],
               "none", GREEN, 0, BAR_H),
@@ -605,8 +611,8 @@ def ai_assistant() -> dict:
     ]
     return dashboard("devtel-ai-assistant", "AI Assistant",
                      "AI coding assistants: suggestions shown and accepted, lines generated, estimated time "
-                     "saved, languages, features, active users, AI-assisted commits and active time "
-                     "(Claude Code, Gemini CLI, Codex, devtel ai record).",
+                     "saved, languages, features, active users, AI-assisted commits, active time, agent turns and "
+                     "model requests (Claude Code, Gemini CLI, Codex, devtel ai record).",
                      panels, variables, time_from="now-30d", tags=("devtel", "ai"))
 
 

@@ -33,7 +33,7 @@ DEFAULT_FEATURE = "completion"
 # Who the developer is, in order. First what the operator (OTEL_RESOURCE_ATTRIBUTES) or devtel's relay
 # put on the resource; then the person the tool names on its points; last the tool's install ids
 # (Claude Code's point user.id is an anonymous per-device hash, not a person).
-RESOURCE_DEVELOPER_KEYS = (c.RES_DEVELOPER_ID, "user.email", "user.account_uuid")
+RESOURCE_DEVELOPER_KEYS = ai.IDENTITY_KEYS
 POINT_DEVELOPER_KEYS = ("user.email", "user.account_uuid", "installation.id", c.RES_DEVELOPER_ID)
 MAX_LABEL_CHARS = 64
 UNKNOWN_LANGUAGE = "unknown"  # the tool does not say (Claude Code's line counts, Gemini CLI's)
@@ -151,9 +151,15 @@ _RULES: dict[str, _Rule] = {
     "gemini_cli.token.usage": _Rule(
         GEMINI, _types(frozenset({"input", "output", "thought", "tool"})), "programming_language"
     ),
+    # One per request to the model API (the model router's too), by status code.
+    "gemini_cli.api.request.count": _Rule(GEMINI, _always("api_requests"), "programming_language"),
     # A histogram in milliseconds: its sum is the time spent waiting for the model.
     "gemini_cli.api.request.latency": _Rule(GEMINI, _always("wait_s"), "programming_language", 0.001),
     "codex.thread.started": _Rule(CODEX, _always("sessions"), "language"),
+    # One per turn the agent ran (a prompt answered, however many model calls it took).
+    "codex.conversation.turn.count": _Rule(CODEX, _always("turns"), "language"),
+    # One per request to the model API, by HTTP status: failed and retried requests count too.
+    "codex.api_request": _Rule(CODEX, _always("api_requests"), "language"),
     # A histogram per turn by token_type; "total" is input (cached included) plus output.
     "codex.turn.token_usage": _Rule(CODEX, _types(frozenset({"total"})), "language"),
     c.M_AI_SHOWN: _Rule(None, _always("suggestions_shown"), c.ATTR_AI_LANGUAGE),

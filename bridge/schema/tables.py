@@ -201,6 +201,9 @@ AI_MEASURES = (
     "commits",
     "pull_requests",
     "active_s",
+    # Codex's own counters: turns the agent ran and requests it made to the model API (revision 0004).
+    "turns",
+    "api_requests",
 )
 
 # devtel's own: AI assistant use per developer, day, tool, language and feature (issue 6), fed by

@@ -40,6 +40,8 @@ class Totals:
     tokens: float
     cost_usd: float | None
     raw: dict[str, Any]
+    turns: int | None = None  # turns the CLI said it completed, where its output says (Codex)
+    api_requests: int | None = None  # model API requests its output counts (Gemini CLI)
 
 
 def installed() -> bool:
@@ -166,7 +168,8 @@ def run_gemini(root: Path, home: Path, model_url: str, export: Export) -> Totals
     )
     models = out["stats"]["models"]
     tokens = sum(m["tokens"]["total"] for m in models.values())
-    return Totals(float(tokens), None, out)
+    requests = sum(m["api"]["totalRequests"] for m in models.values())
+    return Totals(float(tokens), None, out, api_requests=requests)
 
 
 def _codex_exporter(export: Export, signal: str) -> str:
@@ -223,4 +226,4 @@ trace_exporter = "none"
     events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     turns = [e["usage"] for e in events if e.get("type") == "turn.completed"]
     tokens = sum(u.get("input_tokens", 0) + u.get("output_tokens", 0) for u in turns)
-    return Totals(float(tokens), None, {"events": events, "stderr": done.stderr})
+    return Totals(float(tokens), None, {"events": events, "stderr": done.stderr}, turns=len(turns))

@@ -290,12 +290,16 @@ def _outputs(items: list[dict[str, Any]]) -> int:
     return sum(1 for item in items if str(item.get("type", "")).endswith("_call_output"))
 
 
+# Where Codex's model calls go (its side calls, such as analytics, go elsewhere and get 404).
+RESPONSES_PATH = "/v1/responses"
+
+
 def openai_responses(root: Path) -> Mock:
     """``POST /v1/responses``, streamed; the analytics and other side calls get 404."""
     steps = _codex_steps(root)
 
     def answer(path: str, body: dict[str, Any]) -> tuple[int, str, list[bytes]]:
-        if not path.startswith("/v1/responses"):
+        if not path.startswith(RESPONSES_PATH):
             return 404, "application/json", [b'{"error": {"message": "not here"}}']
         done = _outputs(body.get("input", []))
         step = steps[min(done, len(steps) - 1)]

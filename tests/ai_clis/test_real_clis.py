@@ -1,6 +1,9 @@
 """The real Claude Code, Gemini CLI and Codex (pinned in tests/ai_clis/package.json), each run once
 against a mock of its model API, exporting OTLP to the real devtel receiver: what the receiver
-stored must equal what the CLI itself reported (its JSON totals) and the edits it left in the files.
+stored must equal what the CLI itself reported (its JSON totals, Codex's turns, Gemini CLI's API
+requests), what the model mock received (Codex's API requests) and the edits it left in the files. A
+wiretap on the way reads the temporality the CLI really sent, which must be the one
+OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE asked for.
 
 The whole transport matrix (every protocol, both temporalities, direct and through the relay) runs
 in tests/benchmarks/test_bench_ai_clis.py; here one transport per CLI.
@@ -40,11 +43,13 @@ def _check(found: dict, want: session.Expected) -> None:
     assert found["lines_added"] == want.lines_added
     assert (found["suggestions_shown"], found["suggestions_accepted"]) == (want.shown, want.accepted)
     assert found["sessions"] == 1
+    # A CLI that does not count turns or API requests has none stored: nothing is invented.
+    assert (found["turns"], found["api_requests"]) == (want.turns or 0, want.api_requests or 0)
 
 
 @pytest.mark.parametrize(
     ("cli", "protocol", "cumulative"),
-    [("claude", "http/protobuf", False), ("gemini", "grpc", True), ("codex", "http/json", False)],
+    [("claude", "http/protobuf", False), ("gemini", "grpc", False), ("codex", "http/json", True)],
 )
 def test_the_receiver_stores_what_the_cli_reported(
     receiver: tuple[RunningReceiver, int, str], tmp_path: Path, cli: str, protocol: str, cumulative: bool
@@ -55,14 +60,17 @@ def test_the_receiver_stores_what_the_cli_reported(
     export = clis.Export(
         endpoint, protocol, {"Authorization": f"Bearer {key}"}, cumulative, f"user.email={developer}"
     )
-    want = session.run(cli, tmp_path, export)
+    want, sent = session.run_tapped(cli, tmp_path, export)
     found = session.wait_stored(running.db_url, connection_id, developer, cli, want)
     _check(found, want)
+    assert sent == session.asked(export), "the CLI sends the temporality it was asked for"
     if cli == "claude":  # its active-time counter is kept (the other two send none)
         assert found["active_s"] > 0
     if cli != "codex":  # Codex names no language anywhere
         assert found["languages"] == ["python"]
     assert want.accepted == 1 and want.lines_added == 4, "the script ran to its end"
+    if cli == "codex":  # one prompt is one turn; one model call per tool round trip and the answer
+        assert (want.turns, want.api_requests) == (1, len(mocks.STEPS[cli](tmp_path)))
 
 
 def test_through_the_relay_the_agents_identity_and_only_allowlisted_keys(
@@ -73,9 +81,10 @@ def test_through_the_relay_the_agents_identity_and_only_allowlisted_keys(
     running, connection_id, key = receiver
     with relay.running_relay(tmp_path, running.url, key) as agent:
         export = clis.Export(agent.endpoint("http/json"), "http/json", {}, cumulative=True)
-        want = session.run("claude", tmp_path, export)
+        want, sent = session.run_tapped("claude", tmp_path, export)
         found = session.wait_stored(running.db_url, connection_id, relay.LOGIN, "claude", want)
         _check(found, want)
+        assert sent == session.asked(export)
         assert found["languages"] == ["python"]
         assert agent.tap.ok(), "the agent sent the relayed data on"
         assert relay.keys_off_the_allowlist(agent.tap) == []

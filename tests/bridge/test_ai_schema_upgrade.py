@@ -1,5 +1,6 @@
-"""A `_tool_developer_ai_metrics` made before the commit, pull-request and active-time columns gets
-them from migration 0003, keeps its rows, and a second upgrade changes nothing."""
+"""A `_tool_developer_ai_metrics` made before the commit, pull-request and active-time columns (0003)
+and the turn and API-request columns (0004) gets them, keeps its rows, and a second upgrade changes
+nothing."""
 
 from __future__ import annotations
 
@@ -36,14 +37,14 @@ def test_an_old_ai_table_gets_the_new_columns_and_keeps_its_rows(db_url: str) ->
         ensure_schema(engine, upgrade_older=True)
         ensure_schema(engine)  # at the head now: nothing to do, no error
         columns = {c["name"] for c in sa.inspect(engine).get_columns("_tool_developer_ai_metrics")}
-        assert {"commits", "pull_requests", "active_s"} <= columns
+        assert {"commits", "pull_requests", "active_s", "turns", "api_requests"} <= columns
         with engine.connect() as conn:
             row = conn.execute(
                 sa.text(
-                    "SELECT suggestions_accepted, commits, pull_requests, active_s"
+                    "SELECT suggestions_accepted, commits, pull_requests, active_s, turns, api_requests"
                     " FROM _tool_developer_ai_metrics"
                 )
             ).one()
-        assert tuple(row) == (3.0, 0.0, 0.0, 0.0)
+        assert tuple(row) == (3.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     finally:
         engine.dispose()

@@ -223,3 +223,40 @@ def test_gateway_allowlists_keep_every_attribute_the_receiver_reads():
     assert resource - metric_resource == set() and resource - log_resource == set()
     assert points - datapoint == set()
     assert (resource | points) - set(config["processors"]["redaction/pii"]["allowed_keys"]) == set()
+
+
+def test_relay_keeps_only_the_ai_contracts_names_and_keys():
+    """The allowlist processors are exactly what agent/ai_contract.py says (tests/collector_config/
+    relay_allowlist.py writes them from it): a changed contract and a stale file cannot both pass."""
+    from tests.collector_config.relay_allowlist import FILTER, TRANSFORM, processors
+
+    config = load(CONFIG_DIR / "agent-relay.yaml")
+    for name, expected in processors().items():
+        assert config["processors"][name] == expected, (
+            f"{name} drifted from agent/ai_contract.py: run python -m tests.collector_config.relay_allowlist"
+        )
+    for name, pipeline in config["service"]["pipelines"].items():
+        assert pipeline["processors"][1:3] == [FILTER, TRANSFORM], f"{name}: the allowlist must come first"
+
+
+def test_relay_lets_no_private_key_through():
+    """Read from the file itself: what the tools are known to send and must never leave the machine."""
+    text = (CONFIG_DIR / "agent-relay.yaml").read_text()
+    kept = {
+        key
+        for found in re.findall(r"keep_keys\(attributes, \[([^\]]*)\]\)", text)
+        for key in re.findall(r'"([^"]+)"', found)
+    }
+    private = {
+        "process.owner",
+        "process.command_args",
+        "host.name",
+        "routing.reasoning",
+        "gen_ai.system_instructions",
+        "prompt",
+        "arguments",
+        "output",
+        "user.name",
+    }
+    assert kept and not kept & private, kept & private
+    assert 'set(body, "")' in text

@@ -1,7 +1,8 @@
 """A team's AI assistant use for the dashboard and alert proofs, sent through the real receiver as the
-senders send it: six weeks of devtel.ai.* full-day gauges (`devtel-agent ai record`) and today's
-Claude Code session (real SDK, cumulative). The tool "cursor" falls under 30% acceptance on the last
-two days: the case the low-acceptance alert is for."""
+senders send it: six weeks of devtel.ai.* full-day gauges (`devtel-agent ai record`), today's Claude
+Code session (real SDK, cumulative) and today's Codex turns and model requests (real SDK, delta).
+The tool "cursor" falls under 30% acceptance on the last two days: the case the low-acceptance alert
+is for."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import Gauge, NumberDataPoint
 
 from agent import contract as c
 from bridge.mapping.otlp_values import to_key_values
-from tests.support.ai_tools import CUMULATIVE, ToolProcess, claude_resource, claude_session
+from tests.support.ai_tools import CUMULATIVE, DELTA, ToolProcess, claude_resource, claude_session
 
 LOW_ACCEPTANCE_TOOL = "cursor"
 TOOLS = {"copilot": 0.45, "cursor": 0.4}
@@ -80,4 +81,10 @@ def ai_requests(developers: int, weeks: int, seed: int) -> list[bytes]:
     claude_session(claude, "ai-dev-01@example.com", f"session-{seed}")
     requests.append(claude.request())
     claude.close()
+    # Codex names no developer itself: the operator's OTEL_RESOURCE_ATTRIBUTES does.
+    codex = ToolProcess({"service.name": "codex_exec", "user.id": "ai-dev-02"}, "codex_otel", DELTA)
+    codex.add("codex.conversation.turn.count", 3, {"model": "gpt-5.5"})
+    codex.add("codex.api_request", 11, {"model": "gpt-5.5", "status": "200", "success": "true"})
+    requests.append(codex.request())
+    codex.close()
     return requests

@@ -48,6 +48,8 @@ ZERO = {
     "commits": 0.0,
     "pull_requests": 0.0,
     "active_s": 0.0,
+    "turns": 0.0,
+    "api_requests": 0.0,
     "time_saved_s": 0.0,
 }
 

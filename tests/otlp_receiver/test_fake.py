@@ -47,6 +47,15 @@ def test_with_db_every_dashboard_table_is_filled_and_ai_use_has_tools_languages_
     )[0]
     tools, languages, shown, accepted, low, high = ai
     assert tools >= 3 and languages >= 3 and 0 < accepted < shown and low == high == 3
+    # Codex's own turn and model-request counters, on Codex's rows only; a turn calls the model at least once.
+    turns, requests, elsewhere = fetch(
+        db_url,
+        "SELECT SUM(CASE WHEN tool = 'codex' THEN turns END),"
+        " SUM(CASE WHEN tool = 'codex' THEN api_requests END),"
+        " SUM(CASE WHEN tool <> 'codex' THEN turns + api_requests ELSE 0 END)"
+        " FROM _tool_developer_ai_metrics",
+    )[0]
+    assert 0 < turns <= requests and elsewhere == 0
     # The AI rows belong to the team's developers: the dashboards join them.
     orphans = fetch(
         db_url,
